@@ -1,0 +1,1 @@
+"""The Discord layer: a thin shell over :class:`index.library.Library`."""

@@ -1,0 +1,1 @@
+"""Articles: storage, chunking into quotable passages, reading files, the built-in article."""

@@ -1,0 +1,335 @@
+"""SQLite storage for articles, their passages and the passages' embeddings.
+
+This database is the source of truth; every index is derived from it. Each
+change runs in one transaction and bumps a generation number, so a derived
+index can tell whether it is current. WAL mode with ``synchronous=FULL`` means
+that once a method returns, its change survives a crash or a kill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from corpus.chunking import Span
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS articles (
+    id           INTEGER PRIMARY KEY,
+    title        TEXT NOT NULL,
+    source       TEXT,
+    url          TEXT,
+    published    TEXT,
+    added_by     TEXT,
+    added_at     TEXT NOT NULL,
+    guild_id     INTEGER,            -- NULL: quoted everywhere (built-in, or added from the CLI)
+    content_hash TEXT NOT NULL,
+    text         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
+CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+CREATE TABLE IF NOT EXISTS passages (
+    id         INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position   INTEGER NOT NULL,
+    start      INTEGER NOT NULL,
+    end        INTEGER NOT NULL,
+    text       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
+CREATE TABLE IF NOT EXISTS embeddings (
+    passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
+    model      TEXT NOT NULL,
+    dim        INTEGER NOT NULL,
+    vector     BLOB NOT NULL
+);
+"""
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message names the file and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """An article as a moderator or an import hands it in, before it is stored."""
+
+    title: str
+    text: str
+    source: str | None = None
+    url: str | None = None
+    published: str | None = None
+    added_by: str | None = None
+    guild_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A stored article's metadata."""
+
+    id: int
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    added_by: str | None
+    added_at: str
+    guild_id: int | None
+    content_hash: str
+    passage_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPassage:
+    """A passage with the metadata a quote shows."""
+
+    id: int
+    article_id: int
+    position: int
+    start: int
+    end: int
+    text: str
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    guild_id: int | None
+
+
+def content_hash(text: str) -> str:
+    """Hash of the text with case, Unicode forms and whitespace normalised."""
+    normal = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+def normalise_url(url: str | None) -> str | None:
+    """A URL trimmed of whitespace, its fragment and a trailing slash, for duplicate checks."""
+    if not url:
+        return None
+    url = url.strip().split("#", 1)[0]
+    return re.sub(r"/+$", "", url) or None
+
+
+_ARTICLE_COLUMNS = (
+    "a.id, a.title, a.source, a.url, a.published, a.added_by, a.added_at, a.guild_id, a.content_hash,"
+    " (SELECT COUNT(*) FROM passages p WHERE p.article_id = a.id)"
+)
+_VISIBLE = "(a.guild_id IS NULL OR a.guild_id = :guild)"
+
+
+class PassageStore:
+    """Articles, passages and embeddings in one SQLite file. Safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (creating if needed) the database at ``path``."""
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.executescript(SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the database {path} is damaged or not a database ({exc}); "
+                "move it aside and restore it from a backup"
+            ) from exc
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction that bumps the generation; it commits whole or not at all."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _query(self, sql: str, params: Sequence[object] | dict[str, object] = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # -- metadata ---------------------------------------------------------------------
+
+    def generation(self) -> int:
+        """The number of changes ever committed; derived indexes record it."""
+        return int(self._query("SELECT value FROM meta WHERE key = 'generation'")[0][0])
+
+    def get_meta(self, key: str) -> str | None:
+        """A stored setting, or None."""
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a setting (without bumping the generation)."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- articles ---------------------------------------------------------------------
+
+    def find_duplicate(self, text: str, url: str | None, guild_id: int | None) -> int | None:
+        """The id of an article visible to ``guild_id`` with the same text or URL, if any."""
+        rows = self._query(
+            f"SELECT a.id FROM articles a WHERE {_VISIBLE} AND (a.content_hash = :hash OR a.url = :url)"
+            " ORDER BY a.id LIMIT 1",
+            {"guild": guild_id, "hash": content_hash(text), "url": normalise_url(url)},
+        )
+        return rows[0][0] if rows else None
+
+    def add_articles(
+        self,
+        batch: Sequence[tuple[NewArticle, Sequence[Span], np.ndarray]],
+        model: str,
+    ) -> list[tuple[int, list[int]]]:
+        """Store articles with passages and embeddings in one transaction; return (id, passage ids) each."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        ids: list[tuple[int, list[int]]] = []
+        with self._write() as db:
+            for article, spans, vectors in batch:
+                if len(spans) != len(vectors):
+                    raise ValueError("every passage needs exactly one embedding")
+                cur = db.execute(
+                    "INSERT INTO articles (title, source, url, published, added_by, added_at, guild_id,"
+                    " content_hash, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        article.title,
+                        article.source,
+                        normalise_url(article.url),
+                        article.published,
+                        article.added_by,
+                        now,
+                        article.guild_id,
+                        content_hash(article.text),
+                        article.text,
+                    ),
+                )
+                article_id = int(cur.lastrowid or 0)
+                passage_ids: list[int] = []
+                for position, (span, vector) in enumerate(zip(spans, vectors, strict=True)):
+                    pcur = db.execute(
+                        "INSERT INTO passages (article_id, position, start, end, text) VALUES (?, ?, ?, ?, ?)",
+                        (article_id, position, span.start, span.end, span.text),
+                    )
+                    db.execute(
+                        "INSERT INTO embeddings VALUES (?, ?, ?, ?)",
+                        (pcur.lastrowid, model, len(vector), np.asarray(vector, dtype=np.float32).tobytes()),
+                    )
+                    passage_ids.append(int(pcur.lastrowid or 0))
+                ids.append((article_id, passage_ids))
+        return ids
+
+    def remove_article(self, article_id: int, guild_id: int | None) -> tuple[Article, list[int]] | None:
+        """Delete an article visible to ``guild_id``; return it and its passage ids, or None."""
+        with self._write() as db:
+            article = self.get_article(article_id, guild_id)
+            if article is None:
+                return None
+            passage_ids = [r[0] for r in db.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
+            db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        return article, passage_ids
+
+    def get_article(self, article_id: int, guild_id: int | None) -> Article | None:
+        """One article visible to ``guild_id``, or None."""
+        rows = self._query(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE a.id = :id AND {_VISIBLE}",
+            {"id": article_id, "guild": guild_id},
+        )
+        return Article(*rows[0]) if rows else None
+
+    def article_text(self, article_id: int) -> str:
+        """The full verbatim text of an article."""
+        return str(self._query("SELECT text FROM articles WHERE id = ?", (article_id,))[0][0])
+
+    def list_articles(self, guild_id: int | None) -> list[Article]:
+        """Every article visible to ``guild_id``, oldest first."""
+        rows = self._query(f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE {_VISIBLE} ORDER BY a.id", {"guild": guild_id})
+        return [Article(*row) for row in rows]
+
+    def article_passages(self, article_id: int) -> list[StoredPassage]:
+        """An article's passages in reading order."""
+        return self._passages("p.article_id = ? ORDER BY p.position", (article_id,))
+
+    # -- passages and embeddings ------------------------------------------------------
+
+    def _passages(self, where: str, params: Sequence[object]) -> list[StoredPassage]:
+        rows = self._query(
+            "SELECT p.id, p.article_id, p.position, p.start, p.end, p.text,"
+            " a.title, a.source, a.url, a.published, a.guild_id"
+            f" FROM passages p JOIN articles a ON a.id = p.article_id WHERE {where}",
+            params,
+        )
+        return [StoredPassage(*row) for row in rows]
+
+    def passages_by_id(self, passage_ids: Iterable[int]) -> dict[int, StoredPassage]:
+        """The passages with these ids that still exist, keyed by id."""
+        ids = [int(i) for i in passage_ids]
+        found: dict[int, StoredPassage] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for passage in self._passages(f"p.id IN ({marks})", chunk):
+                found[passage.id] = passage
+        return found
+
+    def all_passage_texts(self) -> list[tuple[int, str]]:
+        """Every passage id with its text, for re-embedding."""
+        return [(int(i), str(t)) for i, t in self._query("SELECT id, text FROM passages ORDER BY id")]
+
+    def embeddings(self, model: str) -> tuple[np.ndarray, np.ndarray]:
+        """All stored embeddings made by ``model``: (passage ids, float32 matrix)."""
+        rows = self._query("SELECT passage_id, dim, vector FROM embeddings WHERE model = ? ORDER BY passage_id", (model,))
+        if not rows:
+            return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), rows[0][1])
+        return ids, matrix
+
+    def embedding_models(self) -> dict[str, int]:
+        """How many passages each model has embedded."""
+        return {str(m): int(n) for m, n in self._query("SELECT model, COUNT(*) FROM embeddings GROUP BY model")}
+
+    def replace_embeddings(self, passage_ids: np.ndarray, vectors: np.ndarray, model: str) -> None:
+        """Swap in new embeddings for passages that still exist, all in one transaction."""
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO embeddings SELECT id, ?, ?, ? FROM passages WHERE id = ?",
+                (
+                    (model, vectors.shape[1], np.asarray(v, dtype=np.float32).tobytes(), int(pid))
+                    for pid, v in zip(passage_ids, vectors, strict=True)
+                ),
+            )
+            db.execute("DELETE FROM embeddings WHERE model != ?", (model,))
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, passages) in the database."""
+        row = self._query("SELECT (SELECT COUNT(*) FROM articles), (SELECT COUNT(*) FROM passages)")[0]
+        return int(row[0]), int(row[1])
+
+    def integrity_check(self) -> str:
+        """SQLite's own verdict on the file: "ok" when healthy."""
+        return str(self._query("PRAGMA integrity_check")[0][0])

@@ -1,0 +1,1 @@
+"""Embedding, vector search and composing answers; :class:`index.library.Library` ties them together."""

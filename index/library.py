@@ -1,0 +1,347 @@
+"""The core: articles in SQLite, their passages in a vector index, answers composed from both.
+
+The command line and the Discord bot are thin shells over :class:`Library`.
+It is synchronous and thread-safe: changes are serialised by one lock, and a
+rebuild embeds outside that lock, so questions keep being answered from the
+old index until the new one is swapped in.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from corpus.builtin import builtin_article
+from corpus.chunking import Span, chunk_article
+from corpus.readers import BadInput, ImportRow, RowError
+from corpus.store import Article, NewArticle, PassageStore, StoredPassage, content_hash, normalise_url
+from index.answers import Answer, drop_duplicates, make_quote, mark_best_sentence, passage_sentences
+from index.encoder import Encoder, SentenceTransformerEncoder
+from index.vectors import FlatIndex, IndexUnusable, build_index, load_index, save_index
+
+log = logging.getLogger(__name__)
+
+#: Below this cosine score the best passage does not answer the question (see README, "Abstention").
+DEFAULT_MIN_SCORE = 0.30
+#: Once a question is answered, further quotes need at least this fraction of ``min_score``.
+QUOTE_FLOOR = 0.5
+DATABASE = "articles.sqlite3"
+
+Progress = Callable[[int, int], None]
+
+
+class DuplicateArticle(BadInput):
+    """The article is already stored (same text or same URL)."""
+
+    def __init__(self, article_id: int) -> None:
+        """Name the existing article."""
+        super().__init__(f"already in the articles as #{article_id}")
+        self.article_id = article_id
+
+
+class UnknownArticle(BadInput):
+    """No article with that id is visible here."""
+
+    def __init__(self, article_id: int) -> None:
+        """Name the missing id."""
+        super().__init__(f"there is no article #{article_id}")
+        self.article_id = article_id
+
+
+@dataclass(frozen=True, slots=True)
+class AddedArticle:
+    """What an add reports back: the new id, its title and how many passages it became."""
+
+    id: int
+    title: str
+    passages: int
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What a bulk import did."""
+
+    added: int = 0
+    passages: int = 0
+    duplicates: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """The numbers ``stats`` shows."""
+
+    articles: int
+    passages: int
+    indexed: int
+    model: str
+    data_dir: str
+    generation: int
+
+    def to_json(self) -> dict[str, object]:
+        """As ``stats --json`` prints it."""
+        return {
+            "articles": self.articles,
+            "passages": self.passages,
+            "index_size": self.indexed,
+            "model": self.model,
+            "data_dir": self.data_dir,
+            "generation": self.generation,
+        }
+
+
+class Library:
+    """Articles, their passages and the index over them, in one data directory."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        encoder: Encoder | None = None,
+        *,
+        min_score: float = DEFAULT_MIN_SCORE,
+    ) -> None:
+        """Open the data directory (creating it); the model and index load when first needed."""
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = PassageStore(data_dir / DATABASE)
+        self.encoder: Encoder = encoder or SentenceTransformerEncoder()
+        self.min_score = min_score
+        self._index: FlatIndex | None = None
+        self._change_lock = threading.RLock()
+
+    def close(self) -> None:
+        """Close the database."""
+        self.store.close()
+
+    # -- start-up ---------------------------------------------------------------------
+
+    @property
+    def index(self) -> FlatIndex:
+        """The vector index, loaded or rebuilt from stored embeddings on first use."""
+        if self._index is None:
+            with self._change_lock:
+                if self._index is None:
+                    self._index = self._load_or_recover()
+                    self._ensure_builtin()
+        return self._index
+
+    def _ensure_builtin(self) -> None:
+        """Index the built-in article the first time a data directory is used."""
+        if self.store.get_meta("builtin_added") is None:
+            article = builtin_article()
+            # A kill between the add and the marker must not add it twice; a later removal must stick.
+            if self.store.find_duplicate(article.text, None, None) is None:
+                self._add(article)
+            self.store.set_meta("builtin_added", "1")
+
+    def _load_or_recover(self) -> FlatIndex:
+        """Load the saved index, or rebuild it from the stored embeddings without re-embedding."""
+        model = self.encoder.name
+        others = {m: n for m, n in self.store.embedding_models().items() if m != model}
+        if others:
+            names = ", ".join(others)
+            raise BadInput(f"the passages were embedded with {names}, not {model}; run `rebuild` to re-embed them")
+        generation = self.store.generation()
+        if not self.store.embedding_models():
+            return FlatIndex(self.encoder.dim)  # a fresh data directory: nothing to recover
+        try:
+            return load_index(self.data_dir, model=model, generation=generation)
+        except IndexUnusable as reason:
+            ids, vectors = self.store.embeddings(model)
+            log.warning("index: %s; rebuilding it from %d stored embeddings (no re-embedding)", reason, len(ids))
+            index = build_index(ids, vectors, vectors.shape[1] if len(ids) else self.encoder.dim)
+            save_index(index, self.data_dir, model=model, generation=generation)
+            return index
+
+    # -- changes ----------------------------------------------------------------------
+
+    def _chunk(self, article: NewArticle) -> list[Span]:
+        if not article.text.strip():
+            raise BadInput("the article text is empty")
+        if not article.title.strip():
+            raise BadInput("the article needs a title")
+        spans = chunk_article(article.text, self.encoder.count_tokens, title=article.title)
+        if not spans:
+            raise BadInput("the text has no passages to quote: it is too short or only page furniture")
+        return spans
+
+    def _add(self, article: NewArticle) -> AddedArticle:
+        """Chunk, embed and store one article, then index it; the caller vets duplicates."""
+        spans = self._chunk(article)
+        vectors = self.encoder.encode([s.text for s in spans])
+        with self._change_lock:
+            [(article_id, passage_ids)] = self.store.add_articles([(article, spans, vectors)], self.encoder.name)
+            if self._index is not None:
+                self._index.add(np.asarray(passage_ids), vectors)
+                self._save()
+        return AddedArticle(article_id, article.title, len(spans))
+
+    def add_article(self, article: NewArticle) -> AddedArticle:
+        """Add one article; refuse empty text, text with nothing quotable and duplicates."""
+        self.index  # noqa: B018 - the built-in article and index come first
+        self._chunk(article)  # cheap checks before the duplicate look-up
+        duplicate = self.store.find_duplicate(article.text, article.url, article.guild_id)
+        if duplicate is not None:
+            raise DuplicateArticle(duplicate)
+        return self._add(article)
+
+    def import_articles(
+        self, rows: Iterable[ImportRow], *, progress: Callable[[int], None] | None = None, batch_size: int = 32
+    ) -> ImportReport:
+        """Add many articles in batches (one transaction each); skip duplicates, collect bad rows."""
+        index = self.index
+        report = ImportReport()
+        seen_hashes: set[str] = set()
+        seen_urls: set[str] = set()
+        batch: list[tuple[NewArticle, list[Span]]] = []
+
+        def flush() -> None:
+            if not batch:
+                return
+            texts = [s.text for _, spans in batch for s in spans]
+            vectors = self.encoder.encode(texts, batch_size=64)
+            parts, offset = [], 0
+            for article, spans in batch:
+                parts.append((article, spans, vectors[offset : offset + len(spans)]))
+                offset += len(spans)
+            with self._change_lock:
+                added = self.store.add_articles(parts, self.encoder.name)
+                ids = np.asarray([pid for _, pids in added for pid in pids])
+                index.add(ids, vectors)
+            report.added += len(batch)
+            report.passages += len(texts)
+            batch.clear()
+
+        try:
+            for row in rows:
+                if progress:
+                    progress(1)
+                if isinstance(row, RowError):
+                    report.errors.append(row)
+                    continue
+                line, article = row
+                url = normalise_url(article.url)
+                digest = content_hash(article.text)
+                if (
+                    digest in seen_hashes
+                    or (url and url in seen_urls)
+                    or self.store.find_duplicate(article.text, article.url, article.guild_id) is not None
+                ):
+                    report.duplicates += 1
+                    continue
+                try:
+                    spans = self._chunk(article)
+                except BadInput as exc:
+                    report.errors.append(RowError(line, str(exc)))
+                    continue
+                seen_hashes.add(digest)
+                if url:
+                    seen_urls.add(url)
+                batch.append((article, spans))
+                if len(batch) >= batch_size:
+                    flush()
+            flush()
+        finally:
+            with self._change_lock:
+                self._save()
+        return report
+
+    def remove_article(self, article_id: int, *, guild_id: int | None = None) -> Article:
+        """Remove an article visible to ``guild_id``; it is never quoted again."""
+        index = self.index
+        with self._change_lock:
+            removed = self.store.remove_article(article_id, guild_id)
+            if removed is None:
+                raise UnknownArticle(article_id)
+            article, passage_ids = removed
+            index.remove(np.asarray(passage_ids))
+            self._save()
+        return article
+
+    def rebuild(self, progress: Progress | None = None, *, batch_size: int = 64) -> int:
+        """Re-embed every passage; the new index replaces the old only when complete."""
+        rows = self.store.all_passage_texts()
+        ids = np.asarray([pid for pid, _ in rows], dtype=np.int64)
+        vectors = np.empty((len(rows), self.encoder.dim), dtype=np.float32)
+        for start in range(0, len(rows), batch_size):
+            chunk = [text for _, text in rows[start : start + batch_size]]
+            vectors[start : start + len(chunk)] = self.encoder.encode(chunk, batch_size=batch_size)
+            if progress:
+                progress(start + len(chunk), len(rows))
+        with self._change_lock:
+            self.store.replace_embeddings(ids, vectors, self.encoder.name)
+            # Passages added during the rebuild already carry embeddings; take the database's full set.
+            all_ids, all_vectors = self.store.embeddings(self.encoder.name)
+            self._index = build_index(all_ids, all_vectors, self.encoder.dim)
+            self._save()
+        return len(rows)
+
+    def _save(self) -> None:
+        assert self._index is not None
+        save_index(self._index, self.data_dir, model=self.encoder.name, generation=self.store.generation())
+
+    # -- questions --------------------------------------------------------------------
+
+    def _visible_hits(self, query: np.ndarray, wanted: int, guild_id: int | None) -> list[tuple[StoredPassage, float]]:
+        """The best passages visible to ``guild_id``, de-duplicated, best first."""
+        index = self.index
+        fetch = max(wanted * 4, 32)
+        while True:
+            raw = index.search(query, fetch)
+            found = self.store.passages_by_id(pid for pid, _ in raw)
+            hits = [
+                (found[pid], score)
+                for pid, score in raw
+                if pid in found and found[pid].guild_id in (None, guild_id)
+            ]
+            hits = drop_duplicates(hits)
+            if len(hits) >= wanted or fetch >= len(index):
+                return hits
+            fetch *= 4
+
+    def ask(self, question: str, *, k: int = 3, offset: int = 0, guild_id: int | None = None) -> Answer:
+        """Quote the ``k`` passages that best answer ``question`` (after skipping ``offset``)."""
+        question = " ".join(question.split())
+        if not question:
+            raise BadInput("the question is empty")
+        if k < 1:
+            raise BadInput("ask for at least one quote")
+        query = self.encoder.encode([question])[0]
+        hits = self._visible_hits(query, offset + k, guild_id)
+        if not hits or hits[0][1] < self.min_score:
+            return Answer(question, answered=False)
+        chosen = [(p, s) for p, s in hits[offset : offset + k] if s >= self.min_score * QUOTE_FLOOR]
+        splits = [passage_sentences(p) for p, _ in chosen]
+        sentence_vectors = self.encoder.encode([s.text for spans in splits for s in spans])
+        quotes, cursor = [], 0
+        for (passage, score), spans in zip(chosen, splits, strict=True):
+            best = mark_best_sentence(query, spans, sentence_vectors[cursor : cursor + len(spans)])
+            cursor += len(spans)
+            quotes.append(make_quote(passage, score, best))
+        return Answer(question, answered=True, quotes=quotes)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def list_articles(self, *, guild_id: int | None = None) -> list[Article]:
+        """Every article visible to ``guild_id``."""
+        self.index  # noqa: B018 - a fresh data directory lists the built-in article too
+        return self.store.list_articles(guild_id)
+
+    def get_article(self, article_id: int, *, guild_id: int | None = None) -> tuple[Article, list[StoredPassage]]:
+        """An article visible to ``guild_id`` with its passages."""
+        self.index  # noqa: B018
+        article = self.store.get_article(article_id, guild_id)
+        if article is None:
+            raise UnknownArticle(article_id)
+        return article, self.store.article_passages(article_id)
+
+    def stats(self) -> Stats:
+        """Counts, the model and where the data lives."""
+        index = self.index
+        articles, passages = self.store.counts()
+        return Stats(articles, passages, len(index), self.encoder.name, str(self.data_dir), self.store.generation())

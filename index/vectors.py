@@ -1,0 +1,208 @@
+"""Turn vectors into passage ids: the FAISS index, derived from SQLite and saved atomically.
+
+The index file and its manifest are a cache. The manifest is the commit point:
+it is written (temp file, fsync, rename) after the index file it names, and
+carries the index's checksum, model, dimension, count and the database
+generation it reflects. Anything missing, unreadable or mismatched means
+"rebuild from the stored embeddings".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+MANIFEST = "index.json"
+
+
+class IndexUnusable(Exception):
+    """The saved index cannot be trusted; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What a saved index holds."""
+
+    file: str
+    sha256: str
+    model: str
+    dim: int
+    count: int
+    generation: int
+    kind: str = "flat"
+
+
+class VectorIndex(Protocol):
+    """Unit vectors keyed by passage id, searched by inner product."""
+
+    def __len__(self) -> int:
+        """How many vectors it holds."""
+        ...
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add vectors under these passage ids."""
+        ...
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Forget these passage ids."""
+        ...
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` nearest passage ids with their scores, best first."""
+        ...
+
+    def ids(self) -> np.ndarray:
+        """Every passage id it holds."""
+        ...
+
+    def write(self, path: Path) -> None:
+        """Write the index to ``path``."""
+        ...
+
+
+class FlatIndex:
+    """Exact inner-product search: FAISS ``IndexIDMap2`` over ``IndexFlatIP``."""
+
+    kind = "flat"
+
+    def __init__(self, dim: int, index: object | None = None) -> None:
+        """An empty index of ``dim``-long vectors (or wrap a loaded FAISS index)."""
+        import faiss
+
+        self.dim = dim
+        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    def __len__(self) -> int:
+        """How many vectors it holds."""
+        return int(self._index.ntotal)  # type: ignore[attr-defined]
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add vectors under these passage ids."""
+        if len(ids):
+            self._index.add_with_ids(  # type: ignore[attr-defined]
+                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+            )
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Forget these passage ids."""
+        if len(ids):
+            self._index.remove_ids(np.asarray(ids, dtype=np.int64))  # type: ignore[attr-defined]
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` nearest passage ids with their cosine scores, best first."""
+        if len(self) == 0 or k <= 0:
+            return []
+        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        scores, ids = self._index.search(query, min(k, len(self)))  # type: ignore[attr-defined]
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+
+    def ids(self) -> np.ndarray:
+        """Every passage id it holds."""
+        import faiss
+
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)  # type: ignore[attr-defined]
+
+    def write(self, path: Path) -> None:
+        """Write the index to ``path``."""
+        import faiss
+
+        faiss.write_index(self._index, str(path))
+
+    @classmethod
+    def read(cls, path: Path) -> FlatIndex:
+        """Read an index written by :meth:`write`."""
+        import faiss
+
+        index = faiss.read_index(str(path))
+        return cls(index.d, index)
+
+
+def build_index(ids: np.ndarray, vectors: np.ndarray, dim: int) -> FlatIndex:
+    """A fresh index holding these vectors."""
+    index = FlatIndex(dim)
+    index.add(ids, vectors)
+    return index
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Write via a temp file in the same directory, fsync it, then rename over ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_index(index: FlatIndex, directory: Path, *, model: str, generation: int) -> Manifest:
+    """Save ``index`` and then its manifest, each atomically; remove superseded index files."""
+    name = f"passages-{generation}.faiss"
+    _write_atomically(directory / name, index.write)
+    manifest = Manifest(
+        file=name,
+        sha256=_sha256(directory / name),
+        model=model,
+        dim=index.dim,
+        count=len(index),
+        generation=generation,
+        kind=index.kind,
+    )
+    _write_atomically(
+        directory / MANIFEST, lambda p: p.write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
+    )
+    for old in directory.glob("passages-*.faiss"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+    return manifest
+
+
+def load_index(directory: Path, *, model: str, generation: int) -> FlatIndex:
+    """Load the saved index if it is intact and current; otherwise raise :class:`IndexUnusable`."""
+    try:
+        manifest = Manifest(**json.loads((directory / MANIFEST).read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise IndexUnusable("no saved index") from exc
+    except (ValueError, TypeError) as exc:
+        raise IndexUnusable(f"the manifest is unreadable ({exc})") from exc
+    if manifest.model != model:
+        raise IndexUnusable(f"it was built for model {manifest.model}, not {model}")
+    if manifest.generation != generation:
+        raise IndexUnusable(f"it reflects change {manifest.generation} but the database is at {generation}")
+    path = directory / manifest.file
+    if not path.is_file():
+        raise IndexUnusable(f"{manifest.file} is missing")
+    if _sha256(path) != manifest.sha256:
+        raise IndexUnusable(f"{manifest.file} does not match its checksum (truncated or damaged)")
+    try:
+        index = FlatIndex.read(path)
+    except RuntimeError as exc:
+        raise IndexUnusable(f"{manifest.file} is unreadable ({exc})") from exc
+    if len(index) != manifest.count or index.dim != manifest.dim:
+        raise IndexUnusable("its size does not match the manifest")
+    return index

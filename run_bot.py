@@ -1,0 +1,286 @@
+"""Command line for the election-security news bot: ``python run_bot.py COMMAND``.
+
+Every command is a thin shell over :class:`index.library.Library`, the same
+core the Discord bot calls. Without a command it starts the Discord bot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from corpus.readers import BadInput, parse_date, read_import_file, read_text, read_text_file
+from corpus.store import NewArticle, StoreError
+
+log = logging.getLogger("run_bot")
+
+USAGE_WITHOUT_TOKEN = """\
+To run the Discord bot, set DISCORD_TOKEN in the environment or in a .env file (see .env.example).
+To ask from the command line: python run_bot.py ask "who did Ratcliffe blame?"\
+"""
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(getattr(args, "data_dir", None) or os.environ.get("BOT_DATA_DIR") or "data")
+
+
+def open_library(args: argparse.Namespace):  # noqa: ANN201 - the import is deferred to keep --help fast
+    """The core over the chosen data directory, configured from the environment."""
+    from index.encoder import DEFAULT_MODEL, SentenceTransformerEncoder
+    from index.library import DEFAULT_MIN_SCORE, Library
+
+    try:
+        min_score = float(os.environ.get("MIN_SCORE") or DEFAULT_MIN_SCORE)
+    except ValueError as exc:
+        raise BadInput(f"MIN_SCORE must be a number, not {os.environ['MIN_SCORE']!r}") from exc
+    encoder = SentenceTransformerEncoder(os.environ.get("MODEL_NAME") or DEFAULT_MODEL)
+    return Library(_data_dir(args), encoder, min_score=min_score)
+
+
+def _bold(text: str) -> str:
+    return f"\033[1m{text}\033[0m" if sys.stdout.isatty() else f"**{text}**"
+
+
+def print_answer(answer) -> None:  # noqa: ANN001
+    """Print an answer for a person to read: each quote verbatim, the answering sentence in bold."""
+    print(f"Q: {answer.question}")
+    if not answer.answered:
+        print("The articles do not cover this question.\n")
+        return
+    for number, quote in enumerate(answer.quotes, start=1):
+        meta = " · ".join(
+            part
+            for part in (quote.source or "outlet unknown", quote.published, f"article #{quote.article_id}", f"score {quote.score:.2f}")
+            if part
+        )
+        print(f"\n[{number}] {quote.title}\n    {meta}")
+        if quote.url:
+            print(f"    {quote.url}")
+        text = quote.text
+        marked = text[: quote.highlight_start] + _bold(quote.highlight) + text[quote.highlight_end :]
+        print("    " + marked.replace("\n", "\n    "))
+    print()
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question, or one per line of standard input."""
+    questions = [line for line in sys.stdin.read().splitlines() if line.strip()] if args.question == "-" else [args.question]
+    if not questions:
+        raise BadInput("no questions on standard input")
+    library = open_library(args)
+    for question in questions:
+        answer = library.ask(question, k=args.k, guild_id=args.guild)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print_answer(answer)
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """Add one article from a text or Markdown file, or standard input."""
+    if args.file == "-":
+        document = read_text(sys.stdin.buffer.read(), "standard input")
+    else:
+        path = Path(args.file)
+        if path.suffix.lower() not in {"", ".txt", ".md", ".markdown", ".text"}:
+            raise BadInput(f"{path.name}: only plain text (.txt) and Markdown (.md) files can be added")
+        document = read_text_file(path)
+    title = args.title or document.suggested_title
+    if not title:
+        raise BadInput("the article needs a title: pass --title")
+    article = NewArticle(
+        title=title,
+        text=document.text,
+        source=args.source,
+        url=args.url,
+        published=parse_date(args.date, strict=True),
+        added_by=args.added_by,
+        guild_id=args.guild,
+    )
+    added = open_library(args).add_article(article)
+    print(f"Added article #{added.id} ({added.passages} passages): {added.title}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Bulk-import a CSV or JSON Lines file."""
+    from tqdm import tqdm
+
+    rows = list(read_import_file(Path(args.file), default_source=args.source))
+    library = open_library(args)
+    with tqdm(total=len(rows), unit="article", desc="import", file=sys.stderr, disable=args.quiet) as bar:
+        report = library.import_articles(rows, progress=bar.update)
+    for error in report.errors:
+        print(f"line {error.line}: skipped: {error.reason}", file=sys.stderr)
+    print(
+        f"Imported {report.added} articles ({report.passages} passages); "
+        f"skipped {report.duplicates} duplicates and {len(report.errors)} bad rows."
+    )
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Remove an article: it is never quoted again."""
+    article = open_library(args).remove_article(args.id, guild_id=args.guild)
+    print(f"Removed article #{article.id}: {article.title}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List the articles as a table, or JSON."""
+    articles = open_library(args).list_articles(guild_id=args.guild)
+    if args.json:
+        for a in articles:
+            print(json.dumps({
+                "id": a.id, "title": a.title, "source": a.source, "url": a.url, "published": a.published,
+                "passages": a.passage_count, "guild_id": a.guild_id, "added_by": a.added_by, "added_at": a.added_at,
+            }, ensure_ascii=False))
+        return 0
+    print(f"{'id':>5}  {'published':<10}  {'outlet':<14}  {'passages':>8}  title")
+    for a in articles:
+        title = a.title if len(a.title) <= 70 else a.title[:69] + "…"
+        print(f"{a.id:>5}  {(a.published or '-'):<10}  {(a.source or '-')[:14]:<14}  {a.passage_count:>8}  {title}")
+    print(f"{len(articles)} articles")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Show one article's metadata and passages."""
+    article, passages = open_library(args).get_article(args.id, guild_id=args.guild)
+    print(f"#{article.id} {article.title}")
+    for label, value in (
+        ("outlet", article.source), ("published", article.published), ("url", article.url),
+        ("added", f"{article.added_at} by {article.added_by or 'command line'}"),
+        ("server", article.guild_id or "all (global)"),
+    ):
+        if value:
+            print(f"  {label}: {value}")
+    for p in passages:
+        print(f"\n  [{p.position + 1}] chars {p.start}-{p.end}\n  {p.text}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Counts, model and data directory."""
+    stats = open_library(args).stats()
+    if args.json:
+        print(json.dumps(stats.to_json()))
+    else:
+        for key, value in stats.to_json().items():
+            print(f"{key.replace('_', ' ')}: {value}")
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    """Re-embed every passage and swap the new index in when complete."""
+    from tqdm import tqdm
+
+    library = open_library(args)
+    with tqdm(unit="passage", desc="rebuild", file=sys.stderr, disable=args.quiet) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        count = library.rebuild(progress)
+    print(f"Rebuilt the index: {count} passages re-embedded with {library.encoder.name}.")
+    return 0
+
+
+def cmd_bot(args: argparse.Namespace) -> int:
+    """Start the Discord bot when DISCORD_TOKEN is set; otherwise say how."""
+    if not os.environ.get("DISCORD_TOKEN"):
+        print(USAGE_WITHOUT_TOKEN)
+        return 0
+    try:
+        from bot.runner import run_bot  # type: ignore[import-not-found]
+    except ImportError:
+        raise BadInput("the Discord bot is not part of this version yet; use the commands in --help") from None
+    return int(run_bot(_data_dir(args)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="data directory (default: $BOT_DATA_DIR or ./data)")
+    scoped = argparse.ArgumentParser(add_help=False)
+    scoped.add_argument("--guild", type=int, default=None, help="act as this Discord server (default: global articles)")
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    parser = argparse.ArgumentParser(
+        prog="run_bot.py", description="Answer election-security questions with verbatim quotes.", parents=[common]
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = sub.add_parser("ask", parents=[common, scoped], help="answer a question with quotes")
+    ask.add_argument("question", help="the question, or - to read one per line from standard input")
+    ask.add_argument("-k", type=int, default=3, help="how many quotes (default 3)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
+    ask.set_defaults(run=cmd_ask)
+
+    add = sub.add_parser("add", parents=[common, scoped], help="add an article from a .txt/.md file or -")
+    add.add_argument("file", help="a .txt or .md file, or - for standard input")
+    add.add_argument("--title", help="title (default: the first line)")
+    add.add_argument("--source", help="outlet, e.g. Reuters")
+    add.add_argument("--url", help="the article's address")
+    add.add_argument("--date", help="publication date, YYYY-MM-DD")
+    add.add_argument("--added-by", default=None, help=argparse.SUPPRESS)
+    add.set_defaults(run=cmd_add)
+
+    imp = sub.add_parser("import", parents=[common, quiet], help="bulk import from CSV or JSON Lines (.gz ok)")
+    imp.add_argument("file")
+    imp.add_argument("--source", help="outlet for rows that name none")
+    imp.set_defaults(run=cmd_import)
+
+    remove = sub.add_parser("remove", parents=[common, scoped], help="remove an article")
+    remove.add_argument("id", type=int)
+    remove.set_defaults(run=cmd_remove)
+
+    lst = sub.add_parser("list", parents=[common, scoped], help="list the articles")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(run=cmd_list)
+
+    show = sub.add_parser("show", parents=[common, scoped], help="show an article and its passages")
+    show.add_argument("id", type=int)
+    show.set_defaults(run=cmd_show)
+
+    stats = sub.add_parser("stats", parents=[common], help="articles, passages, index size, model")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(run=cmd_stats)
+
+    rebuild = sub.add_parser("rebuild", parents=[common, quiet], help="re-embed everything and swap the index")
+    rebuild.set_defaults(run=cmd_rebuild)
+    parser.set_defaults(run=cmd_bot)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; bad input is one line on standard error and exit status 1."""
+    load_dotenv()
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (BadInput, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
