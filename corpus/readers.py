@@ -20,8 +20,8 @@ class BadInput(ValueError):
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%Y/%m/%d", "%m/%d/%Y")
-# "WASHINGTON (Reuters) - " or "LONDON (AP) — ": the outlet named in a wire story's dateline.
-_DATELINE = re.compile(r"^[A-Z][A-Z .,'/-]{1,60} \(([A-Z][\w .&-]{1,40})\) [-—–]")
+# "WASHINGTON (Reuters) - ", "(Reuters) - " or "LONDON (AP) — ": the outlet named in a wire story's dateline.
+_DATELINE = re.compile(r"^(?:[A-Z][A-Z .,'/-]{1,60} )?\(([A-Z][\w .&-]{1,40})\) [-—–]")
 
 
 def parse_date(value: str | None, *, strict: bool = False) -> str | None:

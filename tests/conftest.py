@@ -1,0 +1,97 @@
+"""Shared fixtures: the real model (loaded once), real SQLite files in temp dirs, real data."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from corpus.readers import read_import_file
+from index.encoder import SentenceTransformerEncoder
+from index.library import Library
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
+REUTERS = SHARED_DATA / "reuters-politics-2017.csv.gz"
+_ELECTION_SECURITY = re.compile(r"election (security|systems?)|voting (machines?|systems?)|hack|cyber|interfer", re.I)
+
+
+class CountingEncoder(SentenceTransformerEncoder):
+    """The real encoder, counting how many texts it embedded (to prove "no re-embedding")."""
+
+    def __init__(self) -> None:
+        """Wrap the default model."""
+        super().__init__()
+        self.encoded = 0
+
+    def encode(self, texts, *, batch_size=32):  # noqa: ANN001, ANN201
+        """Embed for real and count."""
+        self.encoded += len(texts)
+        return super().encode(texts, batch_size=batch_size)
+
+
+@pytest.fixture(scope="session")
+def encoder() -> CountingEncoder:
+    """The real all-MiniLM-L6-v2, loaded once per test session."""
+    enc = CountingEncoder()
+    enc.model  # noqa: B018 - load now, not inside the first test's timing
+    return enc
+
+
+@pytest.fixture(scope="session")
+def seeded_dir(tmp_path_factory: pytest.TempPathFactory, encoder: CountingEncoder) -> Path:
+    """A data directory holding only the built-in article (copy it before changing it)."""
+    path = tmp_path_factory.mktemp("seeded") / "data"
+    library = Library(path, encoder)
+    library.stats()
+    library.close()
+    return path
+
+
+@pytest.fixture
+def library(tmp_path: Path, seeded_dir: Path, encoder: CountingEncoder) -> Library:
+    """A private library that starts with the built-in article."""
+    path = tmp_path / "data"
+    shutil.copytree(seeded_dir, path)
+    lib = Library(path, encoder)
+    yield lib
+    lib.close()
+
+
+def reuters_subset_csv(target: Path, *, others: int = 40) -> Path:
+    """Write the Reuters articles about election security, plus ``others`` unrelated ones, as a CSV."""
+    csv.field_size_limit(1 << 30)
+    with gzip.open(REUTERS, "rt", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    chosen = [r for r in rows if len(_ELECTION_SECURITY.findall(r["text"])) >= 2]
+    chosen += [r for r in rows if r not in chosen][:others]
+    with open(target, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["title", "text", "subject", "date"])
+        writer.writeheader()
+        writer.writerows(chosen)
+    return target
+
+
+@pytest.fixture(scope="session")
+def reuters_dir(tmp_path_factory: pytest.TempPathFactory, seeded_dir: Path, encoder: CountingEncoder) -> Path:
+    """The built-in article plus ~80 real Reuters articles, imported once (read-only for tests)."""
+    base = tmp_path_factory.mktemp("reuters")
+    path = base / "data"
+    shutil.copytree(seeded_dir, path)
+    library = Library(path, encoder)
+    library.import_articles(read_import_file(reuters_subset_csv(base / "subset.csv")))
+    library.close()
+    return path
+
+
+@pytest.fixture
+def reuters(reuters_dir: Path, encoder: CountingEncoder) -> Library:
+    """The Reuters library, opened read-only by convention."""
+    lib = Library(reuters_dir, encoder)
+    yield lib
+    lib.close()

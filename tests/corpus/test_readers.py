@@ -1,0 +1,86 @@
+"""Reading article files and bulk-import files: good rows in, bad rows reported by line."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from corpus.readers import BadInput, RowError, outlet_from_dateline, parse_date, read_import_file, read_text_file
+
+TEXT = "WASHINGTON (Reuters) - Election officials said on Monday that the new voting machines passed audits."
+
+
+def test_csv_bad_rows_reported_by_line_good_rows_kept(tmp_path: Path) -> None:
+    """A CSV with an empty text and a missing title reports those lines and keeps the rest."""
+    path = tmp_path / "a.csv"
+    path.write_text(
+        'title,text,date\n"Good one","' + TEXT + '","December 29, 2017"\n'
+        '"No text","",\n'
+        ',"Text without a title at all, long enough to count as an article.",\n'
+        '"Multi\nline title","' + TEXT.replace("Monday", "Tuesday") + '",2017-12-30\n',
+        encoding="utf-8",
+    )
+    rows = list(read_import_file(path))
+    errors = [r for r in rows if isinstance(r, RowError)]
+    good = [r for r in rows if not isinstance(r, RowError)]
+    assert [(e.line, e.reason) for e in errors] == [(3, "the text is empty"), (4, "the title is empty")]
+    assert [line for line, _ in good] == [2, 5]
+    assert good[0][1].source == "Reuters" and good[0][1].published == "2017-12-29"
+
+
+def test_gzipped_json_lines(tmp_path: Path) -> None:
+    """JSON Lines, gzipped, with url/source/published, and a malformed line reported."""
+    lines = [json.dumps({"title": "T", "text": TEXT, "url": "https://example.org/a", "source": "AP", "published": "2017-11-02"}), "{oops"]
+    path = tmp_path / "a.jsonl.gz"
+    path.write_bytes(gzip.compress("\n".join(lines).encode()))
+    first, second = read_import_file(path)
+    assert first[1].url == "https://example.org/a" and first[1].source == "AP"
+    assert isinstance(second, RowError) and second.line == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"name,body\nx,y\n", "no 'title' and 'text' columns"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary file"),
+        (b"", "is empty"),
+        (b"\x1f\x8b\x08\x00garbage", "damaged gzip"),
+    ],
+)
+def test_unreadable_import_files_refused_whole(tmp_path: Path, content: bytes, message: str) -> None:
+    """A file that is not a usable CSV/JSONL is refused before any row is read."""
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(BadInput, match=message):
+        read_import_file(path)
+
+
+def test_text_file_encodings_and_title(tmp_path: Path) -> None:
+    """UTF-16 and cp1252 files decode; the first line suggests the title; binary is refused."""
+    utf16 = tmp_path / "a.txt"
+    utf16.write_text("# Voting machines audited\n\n" + TEXT, encoding="utf-16")
+    document = read_text_file(utf16)
+    assert document.suggested_title == "Voting machines audited" and TEXT in document.text
+    cp1252 = tmp_path / "b.txt"
+    cp1252.write_bytes("Caf\xe9 owners vote \x93yes\x94 on the new polling place today.".encode("latin-1"))
+    assert "“yes”" in read_text_file(cp1252).text
+    binary = tmp_path / "c.txt"
+    binary.write_bytes(b"\x00\x01\x02" * 100)
+    with pytest.raises(BadInput, match="binary"):
+        read_text_file(binary)
+    with pytest.raises(BadInput, match="no such file"):
+        read_text_file(tmp_path / "missing.txt")
+
+
+def test_dates_and_datelines() -> None:
+    """Dates in the usual news forms become YYYY-MM-DD; a wire dateline names the outlet."""
+    assert parse_date("December 29, 2017 ") == "2017-12-29"
+    assert parse_date("2020-10-22T10:00:00") == "2020-10-22"
+    assert parse_date("sometime in 2017") == "sometime in 2017"
+    with pytest.raises(BadInput, match="YYYY-MM-DD"):
+        parse_date("next tuesday", strict=True)
+    assert outlet_from_dateline(TEXT) == "Reuters"
+    assert outlet_from_dateline("No dateline here (Reuters) - at all") is None

@@ -1,0 +1,59 @@
+"""The SQLite store: one transaction per change, a generation per change, servers kept apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus.chunking import Span
+from corpus.store import NewArticle, PassageStore, StoreError
+
+TEXT = "Officials said the voting machines passed every audit this year."
+
+
+def _add(store: PassageStore, title: str, guild: int | None = None, text: str = TEXT) -> int:
+    span = Span(0, len(text), text)
+    [(article_id, _)] = store.add_articles([(NewArticle(title, text, guild_id=guild), [span], np.ones((1, 4), np.float32))], "m")
+    return article_id
+
+
+def test_changes_bump_generation_and_cascade(tmp_path: Path) -> None:
+    """Adding and removing each bump the generation; removal takes passages and embeddings with it."""
+    store = PassageStore(tmp_path / "db.sqlite3")
+    assert store.generation() == 0
+    article_id = _add(store, "A")
+    assert store.generation() == 1 and store.counts() == (1, 1)
+    assert store.remove_article(article_id, None) is not None
+    assert store.generation() == 2 and store.counts() == (0, 0)
+    assert len(store.embeddings("m")[0]) == 0
+
+
+def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    """A batch that fails part-way stores none of its articles and keeps the generation."""
+    store = PassageStore(tmp_path / "db.sqlite3")
+    good = (NewArticle("A", TEXT), [Span(0, 5, TEXT[:5])], np.ones((1, 4), np.float32))
+    bad = (NewArticle("B", TEXT), [Span(0, 5, TEXT[:5])], np.ones((2, 4), np.float32))
+    with pytest.raises(ValueError, match="exactly one embedding"):
+        store.add_articles([good, bad], "m")
+    assert store.counts() == (0, 0) and store.generation() == 0
+
+
+def test_guilds_see_global_and_their_own_only(tmp_path: Path) -> None:
+    """A server sees global articles and its own, never another server's."""
+    store = PassageStore(tmp_path / "db.sqlite3")
+    glob, mine, theirs = _add(store, "G", None, TEXT), _add(store, "Mine", 1, TEXT + " 1"), _add(store, "Theirs", 2, TEXT + " 2")
+    assert [a.id for a in store.list_articles(1)] == [glob, mine]
+    assert store.get_article(theirs, 1) is None
+    assert store.remove_article(theirs, 1) is None and store.counts()[0] == 3
+    assert store.find_duplicate(TEXT + " 2", None, 1) is None
+    assert store.find_duplicate("  officials SAID the voting machines passed every audit this year. 2", None, 2) == theirs
+
+
+def test_damaged_database_is_named(tmp_path: Path) -> None:
+    """A file that is not a database gives an error naming it and saying to restore a backup."""
+    path = tmp_path / "articles.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 1000)
+    with pytest.raises(StoreError, match=r"articles\.sqlite3.*restore it from a backup"):
+        PassageStore(path)

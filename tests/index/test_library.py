@@ -1,0 +1,158 @@
+"""The core answers real questions with verbatim quotes, abstains on noise, and recovers its index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from corpus.store import NewArticle
+from index.library import DuplicateArticle, Library, UnknownArticle
+from index.vectors import MANIFEST
+
+HEINRICH = (
+    "WASHINGTON (Reuters) - A bipartisan pair of senators said on Tuesday they would introduce the Ballot Armor Act. "
+    "The bill is sponsored by Senator Wilma Quarrington, who said county election offices need paper backups.\n\n"
+    "Quarrington said the grants would pay for audits of every voting machine before the midterms."
+)
+
+
+def quoted(answer) -> str:  # noqa: ANN001
+    """All quote text of an answer, joined."""
+    return "\n".join(q.text for q in answer.quotes)
+
+
+def test_seed_question_quotes_tehran_and_moscow(library: Library) -> None:
+    """"who did Ratcliffe blame?" quotes the passage saying Tehran and Moscow, verbatim, with its metadata."""
+    answer = library.ask("who did Ratcliffe blame?")
+    assert answer.answered
+    assert "Tehran and Moscow" in quoted(answer)
+    article_text = library.store.article_text(answer.quotes[0].article_id)
+    for quote in answer.quotes:
+        assert quote.text in article_text and quote.highlight in quote.text
+        assert quote.title == "Washington accuses Tehran, Moscow of attempts to interfere in the campaign"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how do I bake sourdough bread", "what is the capital of france", "best settings for my gaming mouse"],
+)
+def test_off_topic_questions_are_not_answered(reuters: Library, question: str) -> None:
+    """Questions the articles do not cover get answered=False and no quotes, not noise."""
+    answer = reuters.ask(question)
+    assert not answer.answered and answer.quotes == []
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("who is sponsoring the SAVE act", "Martin Heinrich"),
+        ("what does the harvard guidebook tell campaigns to use", "two-factor authentication"),
+        ("how many russian officials could be charged over the dnc hack", "six members of the Russian government"),
+        ("what did the appeals court decide about the voter fraud commission", "upheld a lower court"),
+        ("which antivirus company was banned from us government computers", "Kaspersky Lab"),
+    ],
+)
+def test_reuters_questions_quote_the_answer(reuters: Library, question: str, expected: str) -> None:
+    """Questions typed the Discord way about Reuters articles quote the passage holding the answer."""
+    answer = reuters.ask(question)
+    assert answer.answered
+    assert expected in quoted(answer)
+    assert all(q.source == "Reuters" and q.published for q in answer.quotes if q.article_id != 1)
+
+
+def test_marked_sentence_holds_the_answer(reuters: Library) -> None:
+    """The bold sentence is the one that answers, not merely one from the right passage."""
+    seed = reuters.ask("who did Ratcliffe blame?").quotes
+    [tehran] = [q for q in seed if "Tehran and Moscow had got hold" in q.text]
+    assert "Tehran and Moscow" in tehran.highlight
+    assert tehran.highlight.startswith("In a press conference") and tehran.highlight.endswith("November 3.")
+    dnc = reuters.ask("how many russian officials could be charged over the dnc hack").quotes[0]
+    assert "six members of the Russian government" in dnc.highlight
+
+
+def test_added_article_is_quoted_and_removed_article_never_again(library: Library) -> None:
+    """After add the new article is quoted; after remove it is gone from answers, lists and show."""
+    added = library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH, source="Reuters"))
+    assert added.passages == 2
+    assert "Quarrington" in quoted(library.ask("who is sponsoring the ballot armor act"))
+    library.remove_article(added.id)
+    assert "Quarrington" not in quoted(library.ask("who is sponsoring the ballot armor act"))
+    assert added.id not in [a.id for a in library.list_articles()]
+    with pytest.raises(UnknownArticle):
+        library.get_article(added.id)
+
+
+def test_duplicates_refused_and_copied_passages_shown_once(library: Library) -> None:
+    """The same text is refused; a passage copied into another article is quoted only once."""
+    library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH))
+    with pytest.raises(DuplicateArticle, match="already in the articles as #2"):
+        library.add_article(NewArticle("Same text, new title", "  " + HEINRICH.upper()))
+    copied = HEINRICH.split("\n\n")[0] + "\n\nA different closing paragraph about the county clerks and their budget for next year."
+    library.add_article(NewArticle("Syndicated copy", copied))
+    texts = [q.text for q in library.ask("who sponsors the ballot armor act", k=5).quotes]
+    assert len(texts) == len(set(texts))
+
+
+def test_servers_only_see_their_own_articles(library: Library) -> None:
+    """An article added in server A is quoted, listed and removable only in A; the built-in everywhere."""
+    added = library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH, guild_id=111))
+    question = "who is sponsoring the ballot armor act"
+    assert "Quarrington" in quoted(library.ask(question, guild_id=111))
+    assert "Quarrington" not in quoted(library.ask(question, guild_id=222))
+    assert "Quarrington" not in quoted(library.ask(question))
+    assert "Tehran and Moscow" in quoted(library.ask("who did Ratcliffe blame?", guild_id=222))
+    assert [a.id for a in library.list_articles(guild_id=222)] == [1]
+    with pytest.raises(UnknownArticle):
+        library.remove_article(added.id, guild_id=222)
+    assert library.get_article(added.id, guild_id=111)[0].title == "Ballot Armor Act introduced"
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "bitflip", "manifest"])
+def test_damaged_index_rebuilt_from_stored_embeddings(library: Library, encoder, damage: str) -> None:
+    """A deleted, truncated or bit-flipped index file, or a garbled manifest, is rebuilt without re-embedding."""
+    library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH))
+    data_dir = library.data_dir
+    library.close()
+    manifest = json.loads((data_dir / MANIFEST).read_text())
+    index_file = data_dir / manifest["file"]
+    if damage == "delete":
+        index_file.unlink()
+    elif damage == "truncate":
+        index_file.write_bytes(index_file.read_bytes()[:100])
+    elif damage == "bitflip":
+        raw = bytearray(index_file.read_bytes())
+        raw[len(raw) // 2] ^= 0x10
+        index_file.write_bytes(bytes(raw))
+    else:
+        (data_dir / MANIFEST).write_text("{not json")
+    reopened = Library(data_dir, encoder)
+    before = encoder.encoded
+    assert len(reopened.index) == reopened.store.counts()[1]
+    assert encoder.encoded == before  # recovered from SQLite, nothing re-embedded
+    assert "Quarrington" in quoted(reopened.ask("who is sponsoring the ballot armor act"))
+    reopened.close()
+
+
+def test_index_behind_database_is_rebuilt(library: Library, encoder, tmp_path: Path) -> None:
+    """An index saved before a later change (a crash between commit and save) is detected and rebuilt."""
+    data_dir = library.data_dir
+    stale = {p.name: p.read_bytes() for p in data_dir.iterdir() if p.suffix in {".json", ".faiss"}}
+    library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH))
+    library.close()
+    for p in list(data_dir.glob("*.faiss")) + [data_dir / MANIFEST]:
+        p.unlink()
+    for name, raw in stale.items():
+        (data_dir / name).write_bytes(raw)
+    reopened = Library(data_dir, encoder)
+    assert len(reopened.index) == reopened.store.counts()[1]
+    assert "Quarrington" in quoted(reopened.ask("who is sponsoring the ballot armor act"))
+    reopened.close()
+
+
+def test_rebuild_reembeds_and_keeps_answers(library: Library) -> None:
+    """A rebuild re-embeds every passage and the same question still finds the same quote."""
+    count = library.rebuild()
+    assert count == library.store.counts()[1] == len(library.index)
+    assert "Tehran and Moscow" in quoted(library.ask("who did Ratcliffe blame?"))
