@@ -21,7 +21,7 @@ from corpus.store import NewArticle, StoreError
 
 log = logging.getLogger("run_bot")
 
-USAGE_WITHOUT_TOKEN = """\
+HOW_TO_START = """\
 To run the Discord bot, set DISCORD_TOKEN in the environment or in a .env file (see .env.example).
 To ask from the command line: python run_bot.py ask "who did Ratcliffe blame?"\
 """
@@ -31,7 +31,7 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return Path(getattr(args, "data_dir", None) or os.environ.get("BOT_DATA_DIR") or "data")
 
 
-def open_library(args: argparse.Namespace):  # noqa: ANN201 - the import is deferred to keep --help fast
+def open_library(args: argparse.Namespace):
     """The core over the chosen data directory, configured from the environment."""
     from index.encoder import DEFAULT_MODEL, SentenceTransformerEncoder
     from index.library import DEFAULT_MIN_SCORE, Library
@@ -48,7 +48,7 @@ def _bold(text: str) -> str:
     return f"\033[1m{text}\033[0m" if sys.stdout.isatty() else f"**{text}**"
 
 
-def print_answer(answer) -> None:  # noqa: ANN001
+def print_answer(answer) -> None:
     """Print an answer for a person to read: each quote verbatim, the answering sentence in bold."""
     print(f"Q: {answer.question}")
     if not answer.answered:
@@ -57,7 +57,12 @@ def print_answer(answer) -> None:  # noqa: ANN001
     for number, quote in enumerate(answer.quotes, start=1):
         meta = " · ".join(
             part
-            for part in (quote.source or "outlet unknown", quote.published, f"article #{quote.article_id}", f"score {quote.score:.2f}")
+            for part in (
+                quote.source or "outlet unknown",
+                quote.published,
+                f"article #{quote.article_id}",
+                f"score {quote.score:.2f}",
+            )
             if part
         )
         print(f"\n[{number}] {quote.title}\n    {meta}")
@@ -71,7 +76,9 @@ def print_answer(answer) -> None:  # noqa: ANN001
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question, or one per line of standard input."""
-    questions = [line for line in sys.stdin.read().splitlines() if line.strip()] if args.question == "-" else [args.question]
+    questions = (
+        [line for line in sys.stdin.read().splitlines() if line.strip()] if args.question == "-" else [args.question]
+    )
     if not questions:
         raise BadInput("no questions on standard input")
     library = open_library(args)
@@ -139,10 +146,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     articles = open_library(args).list_articles(guild_id=args.guild)
     if args.json:
         for a in articles:
-            print(json.dumps({
-                "id": a.id, "title": a.title, "source": a.source, "url": a.url, "published": a.published,
-                "passages": a.passage_count, "guild_id": a.guild_id, "added_by": a.added_by, "added_at": a.added_at,
-            }, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "id": a.id,
+                        "title": a.title,
+                        "source": a.source,
+                        "url": a.url,
+                        "published": a.published,
+                        "passages": a.passage_count,
+                        "guild_id": a.guild_id,
+                        "added_by": a.added_by,
+                        "added_at": a.added_at,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         return 0
     print(f"{'id':>5}  {'published':<10}  {'outlet':<14}  {'passages':>8}  title")
     for a in articles:
@@ -157,7 +176,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     article, passages = open_library(args).get_article(args.id, guild_id=args.guild)
     print(f"#{article.id} {article.title}")
     for label, value in (
-        ("outlet", article.source), ("published", article.published), ("url", article.url),
+        ("outlet", article.source),
+        ("published", article.published),
+        ("url", article.url),
         ("added", f"{article.added_at} by {article.added_by or 'command line'}"),
         ("server", article.guild_id or "all (global)"),
     ):
@@ -198,7 +219,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 def cmd_bot(args: argparse.Namespace) -> int:
     """Start the Discord bot when DISCORD_TOKEN is set; otherwise say how."""
     if not os.environ.get("DISCORD_TOKEN"):
-        print(USAGE_WITHOUT_TOKEN)
+        print(HOW_TO_START)
         return 0
     try:
         from bot.runner import run_bot  # type: ignore[import-not-found]
@@ -210,7 +231,9 @@ def cmd_bot(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="data directory (default: $BOT_DATA_DIR or ./data)")
+    common.add_argument(
+        "--data-dir", default=argparse.SUPPRESS, help="data directory (default: $BOT_DATA_DIR or ./data)"
+    )
     scoped = argparse.ArgumentParser(add_help=False)
     scoped.add_argument("--guild", type=int, default=None, help="act as this Discord server (default: global articles)")
     quiet = argparse.ArgumentParser(add_help=False)

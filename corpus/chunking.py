@@ -39,10 +39,11 @@ _WORD = re.compile(r"\w+")
 
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sen rep gov gen lt col sgt capt adm maj st jr sr inc corp co ltd
-    no vs etc e.g i.e a.m p.m jan feb mar apr jun jul aug sep sept oct nov dec
-    u.s u.k u.n u.s.a e.u d.c n.y calif fla mass pa va wash ariz mich ga ky tenn la
-    ok approx dept est fig govt mt ft""".split()
+    (
+        "mr mrs ms dr prof sen rep gov gen lt col sgt capt adm maj st jr sr inc corp co ltd no vs etc e.g i.e a.m p.m"
+        " jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n u.s.a e.u d.c n.y calif fla mass pa va wash"
+        " ariz mich ga ky tenn la ok approx dept est fig govt mt ft"
+    ).split()
 )
 # A sentence ends at . ! ? (or …), plus closing quotes/brackets, before whitespace.
 _SENTENCE_END = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s)""")
@@ -133,8 +134,10 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     cursor = start
     for match in _SENTENCE_END.finditer(text, start, end):
         stop = match.end()
-        if text[match.start()] == "." and match.group().rstrip("\"'”’)]") == "." and _is_abbreviation(
-            text, match.start()
+        if (
+            text[match.start()] == "."
+            and match.group().rstrip("\"'”’)]") == "."
+            and _is_abbreviation(text, match.start())
         ):
             continue
         # A sentence continues when the next word starts in lower case ("e.g. this").

@@ -191,7 +191,7 @@ def _read_csv(text: str, path: Path, default_source: str | None) -> Iterator[Imp
                 start = reader.line_num + 1
                 continue
             row = {(k or "").strip().lower(): v for k, v in raw.items()}
-            if None in raw.values() or "" in row and row[""]:
+            if None in raw.values() or row.get(""):
                 yield RowError(start, "the row has the wrong number of columns")
             else:
                 yield _row_to_article(row, start, default_source)

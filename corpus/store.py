@@ -148,8 +148,7 @@ class PassageStore:
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
         except sqlite3.DatabaseError as exc:
             raise StoreError(
-                f"the database {path} is damaged or not a database ({exc}); "
-                "move it aside and restore it from a backup"
+                f"the database {path} is damaged or not a database ({exc}); move it aside and restore it from a backup"
             ) from exc
 
     def close(self) -> None:
@@ -245,12 +244,13 @@ class PassageStore:
 
     def remove_article(self, article_id: int, guild_id: int | None) -> tuple[Article, list[int]] | None:
         """Delete an article visible to ``guild_id``; return it and its passage ids, or None."""
-        with self._write() as db:
+        with self._lock:
             article = self.get_article(article_id, guild_id)
             if article is None:
-                return None
-            passage_ids = [r[0] for r in db.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
-            db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+                return None  # nothing changes, so the generation stays
+            with self._write() as db:
+                passage_ids = [r[0] for r in db.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
+                db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return article, passage_ids
 
     def get_article(self, article_id: int, guild_id: int | None) -> Article | None:
@@ -267,7 +267,9 @@ class PassageStore:
 
     def list_articles(self, guild_id: int | None) -> list[Article]:
         """Every article visible to ``guild_id``, oldest first."""
-        rows = self._query(f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE {_VISIBLE} ORDER BY a.id", {"guild": guild_id})
+        rows = self._query(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE {_VISIBLE} ORDER BY a.id", {"guild": guild_id}
+        )
         return [Article(*row) for row in rows]
 
     def article_passages(self, article_id: int) -> list[StoredPassage]:
@@ -302,7 +304,9 @@ class PassageStore:
 
     def embeddings(self, model: str) -> tuple[np.ndarray, np.ndarray]:
         """All stored embeddings made by ``model``: (passage ids, float32 matrix)."""
-        rows = self._query("SELECT passage_id, dim, vector FROM embeddings WHERE model = ? ORDER BY passage_id", (model,))
+        rows = self._query(
+            "SELECT passage_id, dim, vector FROM embeddings WHERE model = ? ORDER BY passage_id", (model,)
+        )
         if not rows:
             return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

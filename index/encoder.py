@@ -85,7 +85,10 @@ class SentenceTransformerEncoder:
     @property
     def dim(self) -> int:
         """The length of each vector."""
-        return int(self.model.get_embedding_dimension())
+        dim = self.model.get_embedding_dimension()
+        if dim is None:
+            raise ValueError(f"the model {self._name} does not say how long its vectors are")
+        return int(dim)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         """Embed ``texts`` as unit vectors."""

@@ -295,9 +295,7 @@ class Library:
             raw = index.search(query, fetch)
             found = self.store.passages_by_id(pid for pid, _ in raw)
             hits = [
-                (found[pid], score)
-                for pid, score in raw
-                if pid in found and found[pid].guild_id in (None, guild_id)
+                (found[pid], score) for pid, score in raw if pid in found and found[pid].guild_id in (None, guild_id)
             ]
             hits = drop_duplicates(hits)
             if len(hits) >= wanted or fetch >= len(index):

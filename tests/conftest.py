@@ -7,6 +7,7 @@ import gzip
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ class CountingEncoder(SentenceTransformerEncoder):
         super().__init__()
         self.encoded = 0
 
-    def encode(self, texts, *, batch_size=32):  # noqa: ANN001, ANN201
+    def encode(self, texts, *, batch_size=32):
         """Embed for real and count."""
         self.encoded += len(texts)
         return super().encode(texts, batch_size=batch_size)
@@ -54,7 +55,7 @@ def seeded_dir(tmp_path_factory: pytest.TempPathFactory, encoder: CountingEncode
 
 
 @pytest.fixture
-def library(tmp_path: Path, seeded_dir: Path, encoder: CountingEncoder) -> Library:
+def library(tmp_path: Path, seeded_dir: Path, encoder: CountingEncoder) -> Iterator[Library]:
     """A private library that starts with the built-in article."""
     path = tmp_path / "data"
     shutil.copytree(seeded_dir, path)
@@ -90,7 +91,7 @@ def reuters_dir(tmp_path_factory: pytest.TempPathFactory, seeded_dir: Path, enco
 
 
 @pytest.fixture
-def reuters(reuters_dir: Path, encoder: CountingEncoder) -> Library:
+def reuters(reuters_dir: Path, encoder: CountingEncoder) -> Iterator[Library]:
     """The Reuters library, opened read-only by convention."""
     lib = Library(reuters_dir, encoder)
     yield lib

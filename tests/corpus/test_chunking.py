@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -29,7 +30,7 @@ def test_seed_article_passages_map_back_exactly(encoder) -> None:
 
 
 def test_seed_article_boilerplate_and_title_dropped(encoder) -> None:
-    """"Open Now", "Watch now", "Follow us on Google News" and the repeated headline never become passages."""
+    """Page chrome ("Open Now", "Watch now", "Follow us on Google News") and the headline never become passages."""
     article = builtin_article()
     texts = [s.text for s in chunk_article(article.text, encoder.count_tokens, title=article.title)]
     joined = "\n".join(texts)
@@ -53,12 +54,12 @@ def test_single_line_reuters_articles_split_within_token_limit(encoder) -> None:
             assert text[span.start : span.end] == span.text
             assert encoder.count_tokens(span.text) <= MAX_TOKENS
         # Nothing of substance is lost between passages: only whitespace lies outside them.
-        covered = "".join(text[a.end : b.start] for a, b in zip(spans, spans[1:], strict=False))
+        covered = "".join(text[a.end : b.start] for a, b in itertools.pairwise(spans))
         assert covered.strip() == ""
 
 
 def test_abbreviations_and_initials_do_not_end_sentences() -> None:
-    """"U.S. President" and "John F. Kennedy" stay inside one sentence."""
+    """Abbreviations and initials ("U.S. President", "John F. Kennedy") stay inside one sentence."""
     text = "The U.S. President met Mr. Smith at 3 p.m. in Washington. John F. Kennedy was mentioned. Done now."
     assert [s.text for s in sentences(text)] == [
         "The U.S. President met Mr. Smith at 3 p.m. in Washington.",
@@ -81,7 +82,9 @@ def test_megabyte_line_without_punctuation_is_cut_at_words(encoder) -> None:
 @pytest.mark.parametrize("line", ["Open Now", "Watch now", "Follow us on Google News", "Subscribe to our newsletter"])
 def test_boilerplate_lines_split_paragraphs(line: str) -> None:
     """A chrome line inside a block is dropped and the real text around it is kept."""
-    text = f"A real first sentence with plenty of words in it.\n{line}\nAnother real sentence with enough words to count."
+    text = (
+        f"A real first sentence with plenty of words in it.\n{line}\nAnother real sentence with enough words to count."
+    )
     assert [p.text for p in paragraphs(text)] == [
         "A real first sentence with plenty of words in it.",
         "Another real sentence with enough words to count.",

@@ -33,10 +33,16 @@ def test_csv_bad_rows_reported_by_line_good_rows_kept(tmp_path: Path) -> None:
 
 def test_gzipped_json_lines(tmp_path: Path) -> None:
     """JSON Lines, gzipped, with url/source/published, and a malformed line reported."""
-    lines = [json.dumps({"title": "T", "text": TEXT, "url": "https://example.org/a", "source": "AP", "published": "2017-11-02"}), "{oops"]
+    lines = [
+        json.dumps(
+            {"title": "T", "text": TEXT, "url": "https://example.org/a", "source": "AP", "published": "2017-11-02"}
+        ),
+        "{oops",
+    ]
     path = tmp_path / "a.jsonl.gz"
     path.write_bytes(gzip.compress("\n".join(lines).encode()))
     first, second = read_import_file(path)
+    assert not isinstance(first, RowError)
     assert first[1].url == "https://example.org/a" and first[1].source == "AP"
     assert isinstance(second, RowError) and second.line == 2
 

@@ -15,7 +15,9 @@ TEXT = "Officials said the voting machines passed every audit this year."
 
 def _add(store: PassageStore, title: str, guild: int | None = None, text: str = TEXT) -> int:
     span = Span(0, len(text), text)
-    [(article_id, _)] = store.add_articles([(NewArticle(title, text, guild_id=guild), [span], np.ones((1, 4), np.float32))], "m")
+    [(article_id, _)] = store.add_articles(
+        [(NewArticle(title, text, guild_id=guild), [span], np.ones((1, 4), np.float32))], "m"
+    )
     return article_id
 
 
@@ -43,12 +45,18 @@ def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
 def test_guilds_see_global_and_their_own_only(tmp_path: Path) -> None:
     """A server sees global articles and its own, never another server's."""
     store = PassageStore(tmp_path / "db.sqlite3")
-    glob, mine, theirs = _add(store, "G", None, TEXT), _add(store, "Mine", 1, TEXT + " 1"), _add(store, "Theirs", 2, TEXT + " 2")
+    glob, mine, theirs = (
+        _add(store, "G", None, TEXT),
+        _add(store, "Mine", 1, TEXT + " 1"),
+        _add(store, "Theirs", 2, TEXT + " 2"),
+    )
     assert [a.id for a in store.list_articles(1)] == [glob, mine]
     assert store.get_article(theirs, 1) is None
     assert store.remove_article(theirs, 1) is None and store.counts()[0] == 3
     assert store.find_duplicate(TEXT + " 2", None, 1) is None
-    assert store.find_duplicate("  officials SAID the voting machines passed every audit this year. 2", None, 2) == theirs
+    assert (
+        store.find_duplicate("  officials SAID the voting machines passed every audit this year. 2", None, 2) == theirs
+    )
 
 
 def test_damaged_database_is_named(tmp_path: Path) -> None:

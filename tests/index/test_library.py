@@ -18,13 +18,13 @@ HEINRICH = (
 )
 
 
-def quoted(answer) -> str:  # noqa: ANN001
+def quoted(answer) -> str:
     """All quote text of an answer, joined."""
     return "\n".join(q.text for q in answer.quotes)
 
 
 def test_seed_question_quotes_tehran_and_moscow(library: Library) -> None:
-    """"who did Ratcliffe blame?" quotes the passage saying Tehran and Moscow, verbatim, with its metadata."""
+    """The seed question quotes the passage saying "Tehran and Moscow", verbatim, with its metadata."""
     answer = library.ask("who did Ratcliffe blame?")
     assert answer.answered
     assert "Tehran and Moscow" in quoted(answer)
@@ -89,7 +89,10 @@ def test_duplicates_refused_and_copied_passages_shown_once(library: Library) -> 
     library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH))
     with pytest.raises(DuplicateArticle, match="already in the articles as #2"):
         library.add_article(NewArticle("Same text, new title", "  " + HEINRICH.upper()))
-    copied = HEINRICH.split("\n\n")[0] + "\n\nA different closing paragraph about the county clerks and their budget for next year."
+    copied = (
+        HEINRICH.split("\n\n")[0]
+        + "\n\nA different closing paragraph about the county clerks and their budget for next year."
+    )
     library.add_article(NewArticle("Syndicated copy", copied))
     texts = [q.text for q in library.ask("who sponsors the ballot armor act", k=5).quotes]
     assert len(texts) == len(set(texts))
@@ -141,7 +144,7 @@ def test_index_behind_database_is_rebuilt(library: Library, encoder, tmp_path: P
     stale = {p.name: p.read_bytes() for p in data_dir.iterdir() if p.suffix in {".json", ".faiss"}}
     library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH))
     library.close()
-    for p in list(data_dir.glob("*.faiss")) + [data_dir / MANIFEST]:
+    for p in [*list(data_dir.glob("*.faiss")), data_dir / MANIFEST]:
         p.unlink()
     for name, raw in stale.items():
         (data_dir / name).write_bytes(raw)

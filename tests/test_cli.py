@@ -1,0 +1,235 @@
+"""The command line as a user runs it: real processes, real data directories, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.library import Library
+from tests.conftest import REPO
+
+ARTICLE = (
+    "County clerks in Ohio will test every voting machine twice before the midterm elections, officials said.\n\n"
+    "Secretary of State Frank LaRose said the Ohio audits would start in March and cost $4 million in state funds."
+)
+
+
+def run_cli(*args: str, data_dir: Path, stdin: str | bytes | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python run_bot.py ARGS --data-dir DIR`` like a user would."""
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    env["LOG_LEVEL"] = "WARNING"
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    proc = subprocess.run(
+        [sys.executable, "run_bot.py", *args, "--data-dir", str(data_dir)],
+        cwd=REPO,
+        input=data,
+        capture_output=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+
+def db_state(data_dir: Path) -> tuple[int, int, str]:
+    """(articles, passages, generation) read straight from the SQLite file."""
+    with sqlite3.connect(data_dir / "articles.sqlite3") as db:
+        articles, passages = db.execute(
+            "SELECT (SELECT COUNT(*) FROM articles), (SELECT COUNT(*) FROM passages)"
+        ).fetchone()
+        generation = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+    return articles, passages, generation
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, seeded_dir: Path) -> Path:
+    """A private copy of a data directory holding the built-in article."""
+    path = tmp_path / "data"
+    shutil.copytree(seeded_dir, path)
+    return path
+
+
+def test_readme_command_on_fresh_directory(tmp_path: Path) -> None:
+    """The README's first command, on an empty data directory, quotes "Tehran and Moscow" with the answer in bold."""
+    result = run_cli("ask", "who did Ratcliffe blame?", data_dir=tmp_path / "fresh")
+    assert result.returncode == 0, result.stderr
+    assert "Tehran and Moscow" in result.stdout
+    assert "**In a press conference announced at the last minute" in result.stdout
+    assert "Washington accuses Tehran, Moscow of attempts to interfere in the campaign" in result.stdout
+
+
+def test_ask_many_questions_from_stdin_as_json(data_dir: Path) -> None:
+    """`ask - --json` answers one question per line, one JSON object each, abstaining on noise."""
+    result = run_cli(
+        "ask",
+        "-",
+        "--json",
+        "-k",
+        "2",
+        data_dir=data_dir,
+        stdin="who did Ratcliffe blame?\n\nhow do I bake sourdough bread\n",
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["answered"] is True and len(first["quotes"]) == 2
+    assert set(first["quotes"][0]) == {
+        "text",
+        "highlight",
+        "article_id",
+        "title",
+        "source",
+        "url",
+        "published",
+        "score",
+    }
+    assert second == {"question": "how do I bake sourdough bread", "answered": False, "quotes": []}
+
+
+def test_add_list_ask_remove_round_trip(data_dir: Path, tmp_path: Path, encoder) -> None:
+    """A moderator adds a file with metadata, it is listed and quoted with it, then removed for good."""
+    path = tmp_path / "ohio.md"
+    path.write_text("# Ohio to test voting machines twice\n\n" + ARTICLE, encoding="utf-8")
+    added = run_cli(
+        "add",
+        str(path),
+        "--source",
+        "Columbus Dispatch",
+        "--url",
+        "https://example.com/ohio",
+        "--date",
+        "2018-01-15",
+        data_dir=data_dir,
+    )
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "Added article #2 (2 passages): Ohio to test voting machines twice"
+    listed = [json.loads(line) for line in run_cli("list", "--json", data_dir=data_dir).stdout.splitlines()]
+    assert [a["id"] for a in listed] == [1, 2] and listed[1]["source"] == "Columbus Dispatch"
+    library = Library(data_dir, encoder)
+    quote = library.ask("how much will the ohio audits cost").quotes[0]
+    assert "$4 million" in quote.text and quote.url == "https://example.com/ohio" and quote.published == "2018-01-15"
+    library.close()
+    removed = run_cli("remove", "2", data_dir=data_dir)
+    assert (
+        removed.returncode == 0 and removed.stdout.strip() == "Removed article #2: Ohio to test voting machines twice"
+    )
+    answer = json.loads(run_cli("ask", "how much will the ohio audits cost", "--json", data_dir=data_dir).stdout)
+    assert all("LaRose" not in q["text"] for q in answer["quotes"])
+
+
+def test_acknowledged_add_survives_kill(data_dir: Path, tmp_path: Path, encoder) -> None:
+    """Once `add` has printed success, SIGKILL cannot lose the article: it is listed and quoted after restart."""
+    path = tmp_path / "ohio.txt"
+    path.write_text(ARTICLE, encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "run_bot.py", "add", str(path), "--title", "Ohio audits", "--data-dir", str(data_dir)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert line.startswith("Added article #2")
+    library = Library(data_dir, encoder)
+    assert library.store.integrity_check() == "ok"
+    assert [a.title for a in library.list_articles()] == [
+        "Washington accuses Tehran, Moscow of attempts to interfere in the campaign",
+        "Ohio audits",
+    ]
+    assert len(library.index) == library.store.counts()[1]
+    assert "LaRose" in "".join(q.text for q in library.ask("who is the ohio secretary of state").quotes)
+    library.close()
+
+
+def test_import_reports_bad_rows_and_duplicates(data_dir: Path, tmp_path: Path) -> None:
+    """`import` takes good rows, counts duplicates and names bad rows by line, with a progress bar."""
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "title,text,date\n"
+        f'"Ohio audits","{ARTICLE}","January 15, 2018"\n'
+        '"Empty","",\n'
+        f'"Ohio audits again","{ARTICLE}",\n'
+        '"Turnout","Turnout in the special election reached 40 percent, the highest in a decade, officials said.",\n',
+        encoding="utf-8",
+    )
+    result = run_cli("import", str(path), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Imported 2 articles (3 passages); skipped 1 duplicates and 1 bad rows."
+    assert "line 5: skipped: the text is empty" in result.stderr
+    assert "import" in result.stderr and "100%" in result.stderr  # the progress bar
+    assert db_state(data_dir)[:2] == (3, 12)
+
+
+BINARY = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4
+
+
+@pytest.mark.parametrize(
+    ("args", "files", "message"),
+    [
+        (["add", "{tmp}/missing.txt"], {}, "no such file"),
+        (["add", "{tmp}/empty.txt"], {"empty.txt": b"  \n\n "}, "is empty"),
+        (["add", "{tmp}/blob.txt"], {"blob.txt": BINARY}, "is a binary file"),
+        (["add", "{tmp}/photo.png"], {"photo.png": BINARY}, "only plain text"),
+        (["add", "{tmp}/a.txt", "--date", "next tuesday"], {"a.txt": ARTICLE.encode()}, "YYYY-MM-DD"),
+        (
+            ["add", "{tmp}/chrome.txt"],
+            {"chrome.txt": b"Open Now\nWatch now\n\nFollow us on Google News"},
+            "no passages",
+        ),
+        (["add", str(REPO / "corpus" / "seed-article.txt")], {}, "already in the articles as #1"),
+        (["add", "-"], {}, "standard input is empty"),
+        (["remove", "999"], {}, "there is no article #999"),
+        (["show", "999"], {}, "there is no article #999"),
+        (["import", "{tmp}/blob.csv"], {"blob.csv": BINARY}, "is a binary file"),
+        (["import", "{tmp}/cols.csv"], {"cols.csv": b"name,body\nx,y\n"}, "no 'title' and 'text' columns"),
+        (["import", "{tmp}/missing.csv"], {}, "no such file"),
+        (["ask", "   "], {}, "the question is empty"),
+        (["ask", "who?", "-k", "0"], {}, "at least one quote"),
+        (["ask", "-"], {}, "no questions on standard input"),
+    ],
+)
+def test_bad_input_one_line_error_changes_nothing(
+    data_dir: Path, tmp_path: Path, args: list[str], files: dict[str, bytes], message: str
+) -> None:
+    """Bad input exits 1 with one `error:` line and leaves the database exactly as it was."""
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    before = db_state(data_dir)
+    result = run_cli(*(a.format(tmp=tmp_path) for a in args), data_dir=data_dir, stdin="")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
+    assert result.stdout == ""
+    assert db_state(data_dir) == before
+
+
+def test_stats_json(data_dir: Path) -> None:
+    """`stats --json` reports articles, passages, index size, model and data directory."""
+    stats = json.loads(run_cli("stats", "--json", data_dir=data_dir).stdout)
+    assert stats["articles"] == 1 and stats["passages"] == stats["index_size"] == 9
+    assert stats["model"] == "sentence-transformers/all-MiniLM-L6-v2" and stats["data_dir"] == str(data_dir)
+
+
+def test_no_command_without_token_says_how(tmp_path: Path) -> None:
+    """With no command and no DISCORD_TOKEN, two lines say how to set it and how to use `ask`."""
+    result = run_cli(data_dir=tmp_path / "d")
+    assert result.returncode == 0
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and "DISCORD_TOKEN" in lines[0] and "ask" in lines[1]
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    """`--help` names every command."""
+    result = run_cli("--help", data_dir=tmp_path)
+    for command in ("ask", "add", "import", "remove", "list", "show", "stats", "rebuild"):
+        assert command in result.stdout
