@@ -1,0 +1,135 @@
+"""Benchmark the core on the 989 Reuters articles, side by side in one run.
+
+    python -m bench.reuters [--out bench/out/reuters.json]
+
+Reports import throughput through ``Library.import_articles`` beside the bare
+``SentenceTransformer.encode`` (default settings) on the same passages, warm
+``ask`` latency over 200+ questions, cold start (process start to first
+answer, in a fresh process) and peak memory. Compare the ratios; absolute
+times on shared machines drift from day to day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from corpus.readers import RowError, read_import_file
+from index.encoder import SentenceTransformerEncoder
+from index.library import Library
+
+REPO = Path(__file__).resolve().parents[1]
+REUTERS = REPO.parent / "shared" / "data" / "reuters-politics-2017.csv.gz"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def machine() -> str:
+    """A one-line description of this machine."""
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    return f"{platform.machine()}, {os.cpu_count()} cores, {python}"
+
+
+def questions_from_titles(rows: list, count: int) -> list[str]:
+    """Turn article titles into Discord-style questions: lower case, no punctuation at the end."""
+    picked = [article.title for _, article in rows[:: max(1, len(rows) // count)]][:count]
+    return [f"what happened with {t.lower().rstrip('?.!')}" for t in picked]
+
+
+def main() -> None:
+    """Run every measurement and print (and save) the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "reuters.json")
+    parser.add_argument("--questions", type=int, default=250)
+    args = parser.parse_args()
+
+    rows = [r for r in read_import_file(REUTERS) if not isinstance(r, RowError)]
+    encoder = SentenceTransformerEncoder()
+    encoder.model  # noqa: B018 - load before timing
+    results: dict[str, object] = {
+        "date": datetime.now(UTC).date().isoformat(),
+        "machine": machine(),
+        "articles_in_file": len(rows),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        library = Library(data_dir, encoder)
+        library.stats()  # the built-in article, not timed
+
+        start = time.perf_counter()
+        report = library.import_articles(rows)
+        import_s = time.perf_counter() - start
+        passages = [text for _, text in library.store.all_passage_texts()]
+        start = time.perf_counter()
+        encoder.model.encode(passages)  # the bare model, default settings
+        bare_s = time.perf_counter() - start
+        results["import"] = {
+            "articles": report.added,
+            "duplicates": report.duplicates,
+            "passages": report.passages,
+            "seconds": round(import_s, 1),
+            "passages_per_s": round(report.passages / import_s, 1),
+            "bare_encode_passages_per_s": round(len(passages) / bare_s, 1),
+            "ratio_import_to_bare": round((report.passages / import_s) / (len(passages) / bare_s), 3),
+        }
+
+        questions = questions_from_titles(rows, args.questions)
+        encode_ms, ask_ms = [], []
+        for question in questions:
+            t0 = time.perf_counter()
+            encoder.model.encode([question])
+            t1 = time.perf_counter()
+            library.ask(question)
+            t2 = time.perf_counter()
+            encode_ms.append((t1 - t0) * 1000)
+            ask_ms.append((t2 - t1) * 1000)
+        results["ask"] = {
+            "questions": len(questions),
+            "p50_ms": round(percentile(ask_ms, 50), 1),
+            "p95_ms": round(percentile(ask_ms, 95), 1),
+            "bare_encode_p50_ms": round(percentile(encode_ms, 50), 1),
+            "ratio_ask_to_bare_encode_p50": round(percentile(ask_ms, 50) / percentile(encode_ms, 50), 2),
+        }
+        results["peak_rss_mb_bench_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        library.close()
+
+        # The child reports its own peak: RUSAGE_CHILDREN would count the fork of this big process.
+        child = (
+            "import resource, runpy, sys\n"
+            "sys.argv = ['run_bot.py', 'ask', 'who did Ratcliffe blame?', '--data-dir', sys.argv[1]]\n"
+            "try:\n    runpy.run_path('run_bot.py', run_name='__main__')\n"
+            "finally:\n    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        )
+        cold, cold_rss = [], []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-c", child, str(data_dir)], cwd=REPO, capture_output=True, text=True, check=False
+            )
+            cold.append(time.perf_counter() - t0)
+            if "Tehran and Moscow" not in proc.stdout:
+                raise SystemExit(f"cold ask failed: {proc.stderr}")
+            cold_rss.append(int(proc.stderr.split()[-1]) / 1024)
+        results["cold_start_s"] = {"median": round(statistics.median(cold), 2), "runs": [round(c, 2) for c in cold]}
+        results["peak_rss_mb_cold_ask_process"] = round(max(cold_rss))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
