@@ -221,11 +221,9 @@ def cmd_bot(args: argparse.Namespace) -> int:
     if not os.environ.get("DISCORD_TOKEN"):
         print(HOW_TO_START)
         return 0
-    try:
-        from bot.runner import run_bot  # type: ignore[import-not-found]
-    except ImportError:
-        raise BadInput("the Discord bot is not part of this version yet; use the commands in --help") from None
-    return int(run_bot(_data_dir(args)))
+    from bot.app import run_bot
+
+    return run_bot(_data_dir(args), open_library(args))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ that once a method returns, its change survives a crash or a kill.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sqlite3
 import threading
@@ -51,6 +52,21 @@ CREATE TABLE IF NOT EXISTS passages (
     text       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
+CREATE TABLE IF NOT EXISTS answers (      -- what the bot showed, so buttons and votes can refer to it
+    id          INTEGER PRIMARY KEY,
+    guild_id    INTEGER,
+    user_id     TEXT,
+    question    TEXT NOT NULL,
+    passage_ids TEXT NOT NULL,              -- JSON list, in the order shown
+    asked_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS votes (
+    answer_id INTEGER NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
+    user_id   TEXT NOT NULL,
+    vote      INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+    voted_at  TEXT NOT NULL,
+    PRIMARY KEY (answer_id, user_id)
+);
 CREATE TABLE IF NOT EXISTS embeddings (
     passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
     model      TEXT NOT NULL,
@@ -272,6 +288,10 @@ class PassageStore:
         )
         return [Article(*row) for row in rows]
 
+    def count_articles(self, guild_id: int | None) -> int:
+        """How many articles ``guild_id`` sees."""
+        return int(self._query(f"SELECT COUNT(*) FROM articles a WHERE {_VISIBLE}", {"guild": guild_id})[0][0])
+
     def article_passages(self, article_id: int) -> list[StoredPassage]:
         """An article's passages in reading order."""
         return self._passages("p.article_id = ? ORDER BY p.position", (article_id,))
@@ -333,6 +353,35 @@ class PassageStore:
         """(articles, passages) in the database."""
         row = self._query("SELECT (SELECT COUNT(*) FROM articles), (SELECT COUNT(*) FROM passages)")[0]
         return int(row[0]), int(row[1])
+
+    # -- what was shown, and what people thought of it ---------------------------------
+
+    def log_answer(self, guild_id: int | None, user_id: str | None, question: str, passage_ids: list[int]) -> int:
+        """Record an answer that was shown; return its id (article changes are not involved)."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO answers (guild_id, user_id, question, passage_ids, asked_at) VALUES (?, ?, ?, ?, ?)",
+                (guild_id, user_id, question, json.dumps(passage_ids), now),
+            )
+            return int(cur.lastrowid or 0)
+
+    def logged_answer(self, answer_id: int) -> tuple[int | None, str, list[int]] | None:
+        """(guild, question, passage ids shown) of a recorded answer, or None."""
+        rows = self._query("SELECT guild_id, question, passage_ids FROM answers WHERE id = ?", (answer_id,))
+        return (rows[0][0], rows[0][1], json.loads(rows[0][2])) if rows else None
+
+    def record_vote(self, answer_id: int, user_id: str, vote: int) -> None:
+        """Store (or change) one person's vote on an answer."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO votes VALUES (?, ?, ?, ?)", (answer_id, user_id, vote, now))
+
+    def votes(self, answer_id: int) -> dict[str, int]:
+        """Every vote on an answer, by user."""
+        return {
+            str(u): int(v) for u, v in self._query("SELECT user_id, vote FROM votes WHERE answer_id = ?", (answer_id,))
+        }
 
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file: "ok" when healthy."""

@@ -51,6 +51,8 @@ class SentenceTransformerEncoder:
         self._device = device
         self._model: SentenceTransformer | None = None
         self._load_lock = threading.Lock()
+        # One call at a time: a fast tokenizer shared between threads can fail with "Already borrowed".
+        self._use_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -94,15 +96,19 @@ class SentenceTransformerEncoder:
         """Embed ``texts`` as unit vectors."""
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        model = self.model
+        with self._use_lock:
+            vectors = model.encode(
+                list(texts),
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
         """Model tokens in ``text``, without [CLS]/[SEP]."""
-        return len(self.model.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+        tokenizer = self.model.tokenizer
+        with self._use_lock:
+            return len(tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])

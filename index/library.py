@@ -252,8 +252,11 @@ class Library:
         return report
 
     def remove_article(self, article_id: int, *, guild_id: int | None = None) -> Article:
-        """Remove an article visible to ``guild_id``; it is never quoted again."""
+        """Remove an article that belongs to ``guild_id`` (None: a global one); it is never quoted again."""
         index = self.index
+        existing = self.store.get_article(article_id, guild_id)
+        if existing is not None and existing.guild_id != guild_id:
+            raise BadInput(f"article #{article_id} is shared by every server; only the bot's operator can remove it")
         with self._change_lock:
             removed = self.store.remove_article(article_id, guild_id)
             if removed is None:
@@ -263,7 +266,7 @@ class Library:
             self._save()
         return article
 
-    def rebuild(self, progress: Progress | None = None, *, batch_size: int = 64) -> int:
+    def rebuild(self, progress: Progress | None = None, *, batch_size: int = 32) -> int:
         """Re-embed every passage; the new index replaces the old only when complete."""
         rows = self.store.all_passage_texts()
         ids = np.asarray([pid for pid, _ in rows], dtype=np.int64)
@@ -292,7 +295,8 @@ class Library:
         index = self.index
         fetch = max(wanted * 4, 32)
         while True:
-            raw = index.search(query, fetch)
+            with self._change_lock:  # FAISS may not be searched while another thread adds to it
+                raw = index.search(query, fetch)
             found = self.store.passages_by_id(pid for pid, _ in raw)
             hits = [
                 (found[pid], score) for pid, score in raw if pid in found and found[pid].guild_id in (None, guild_id)
@@ -323,12 +327,37 @@ class Library:
             quotes.append(make_quote(passage, score, best))
         return Answer(question, answered=True, quotes=quotes)
 
+    # -- feedback ---------------------------------------------------------------------
+
+    def log_answer(self, answer: Answer, *, guild_id: int | None, user_id: str | None) -> int:
+        """Remember an answer that was shown, for "More sources" and votes; return its id."""
+        return self.store.log_answer(guild_id, user_id, answer.question, [q.passage_id for q in answer.quotes])
+
+    def more_sources(self, answer_id: int, *, guild_id: int | None, k: int = 3) -> Answer:
+        """The next ``k`` quotes after those a logged answer showed, within the same server."""
+        logged = self.store.logged_answer(answer_id)
+        if logged is None or logged[0] != guild_id:
+            raise BadInput("that answer is no longer known")
+        _, question, shown = logged
+        return self.ask(question, k=k, offset=len(shown), guild_id=guild_id)
+
+    def record_vote(self, answer_id: int, *, user_id: str, vote: int) -> None:
+        """Record 👍 (+1) or 👎 (-1) from one person on a logged answer."""
+        if self.store.logged_answer(answer_id) is None:
+            raise BadInput("that answer is no longer known")
+        self.store.record_vote(answer_id, user_id, vote)
+
     # -- reading ----------------------------------------------------------------------
 
     def list_articles(self, *, guild_id: int | None = None) -> list[Article]:
         """Every article visible to ``guild_id``."""
         self.index  # noqa: B018 - a fresh data directory lists the built-in article too
         return self.store.list_articles(guild_id)
+
+    def count_articles(self, *, guild_id: int | None = None) -> int:
+        """How many articles ``guild_id`` sees."""
+        self.index  # noqa: B018
+        return self.store.count_articles(guild_id)
 
     def get_article(self, article_id: int, *, guild_id: int | None = None) -> tuple[Article, list[StoredPassage]]:
         """An article visible to ``guild_id`` with its passages."""

@@ -1,0 +1,130 @@
+"""The Discord bot: connection, command sync, one error handler, one log line per command."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import NotAdmin, NotInServer, NotModerator
+from bot.core import AsyncLibrary
+from bot.settings import BotSettings
+from corpus.readers import BadInput
+from index.library import Library
+
+log = logging.getLogger("bot")
+
+COGS = ("bot.cogs.questions", "bot.cogs.articles", "bot.cogs.admin")
+
+
+def describe(interaction: discord.Interaction) -> str:
+    """Server, user and command of an interaction, for the log (never message text or tokens)."""
+    name = interaction.command.qualified_name if interaction.command else interaction.data.get("custom_id", "?")  # type: ignore[union-attr]
+    return f"guild={interaction.guild_id or 'DM'} user={interaction.user.id} command={name}"
+
+
+def elapsed_ms(interaction: discord.Interaction) -> int:
+    """Milliseconds since Discord created the interaction."""
+    return int((discord.utils.utcnow() - interaction.created_at).total_seconds() * 1000)
+
+
+async def reply_privately(interaction: discord.Interaction, text: str) -> None:
+    """Say ``text`` to the user alone, whether or not the interaction was already answered."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True)
+    else:
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+class NewsTree(app_commands.CommandTree["NewsBot"]):
+    """The command tree, with the one error handler.
+
+    Priority: typed check failures (not in a server, not a moderator, not an
+    admin), then cooldowns, then bad input from the core (its message is the
+    user's sentence), then anything else (logged with a traceback, a generic
+    sentence for the user).
+    """
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """Turn any failure into a short private sentence for the user and a log line for the operator."""
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, NotInServer | NotModerator | NotAdmin):
+            text, outcome = cause.message, "refused"
+        elif isinstance(cause, app_commands.CommandOnCooldown):
+            text, outcome = f"Slow down a little: try again in {max(1, round(cause.retry_after))} s.", "cooldown"
+        elif isinstance(cause, BadInput):
+            text, outcome = f"{str(cause)[:1].upper()}{str(cause)[1:]}.", "bad-input"
+        elif isinstance(cause, app_commands.CheckFailure):
+            text, outcome = "You cannot use this command here.", "refused"
+        else:
+            log.error("%s failed", describe(interaction), exc_info=cause)
+            text, outcome = "Something went wrong on my side; the admins can find it in the log.", "error"
+        log.info("%s latency_ms=%d outcome=%s", describe(interaction), elapsed_ms(interaction), outcome)
+        try:
+            await reply_privately(interaction, text)
+        except discord.HTTPException:
+            log.warning("%s could not be told about the failure", describe(interaction))
+
+
+class NewsBot(commands.Bot):
+    """The bot: a thin shell over the core, reached only through :class:`AsyncLibrary`."""
+
+    def __init__(self, settings: BotSettings, core: AsyncLibrary) -> None:
+        """Configure intents and defaults; nothing connects yet."""
+        intents = discord.Intents.default()
+        intents.message_content = settings.message_content
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=NewsTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.core = core
+        self.started = time.monotonic()
+
+    async def setup_hook(self) -> None:
+        """Load the model and index off the event loop, add the cogs, sync the commands."""
+        stats = await self.core.warm_up()
+        log.info("ready to answer from %d articles (%d passages)", stats.articles, stats.passages)
+        for cog in COGS:
+            await self.load_extension(cog)
+        if self.settings.dev_guild_id:
+            guild = discord.Object(self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to the test server %s", len(synced), self.settings.dev_guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d commands globally (they can take up to an hour to appear)", len(synced))
+
+    async def on_app_command_completion(self, interaction: discord.Interaction, command: app_commands.Command) -> None:
+        """One log line per successful command."""
+        log.info("%s latency_ms=%d outcome=ok", describe(interaction), elapsed_ms(interaction))
+
+    async def close(self) -> None:
+        """Disconnect, then let running core calls finish and close the database."""
+        await super().close()
+        self.core.close()
+
+
+def run_bot(data_dir: Path, library: Library) -> int:
+    """Connect to Discord and serve until stopped."""
+    settings = BotSettings.from_env()
+    if settings.api_base:
+        discord.http.Route.BASE = settings.api_base.rstrip("/")
+    if settings.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+    bot = NewsBot(settings, AsyncLibrary(library))
+    log.info("starting with data directory %s", data_dir)
+    try:
+        bot.run(settings.token.get_secret_value(), log_handler=None)
+    except discord.LoginFailure:
+        raise BadInput("Discord refused the token: check DISCORD_TOKEN") from None
+    return 0

@@ -1,0 +1,90 @@
+"""Who may do what. The bot enforces this itself in checks.
+
+The command groups also set ``default_permissions`` so that Discord hides them
+from members, but a server can change those, so they are never relied on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+import discord
+from discord import app_commands
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
+
+T = TypeVar("T")
+
+
+class NotInServer(app_commands.CheckFailure):
+    """The command only works inside a server."""
+
+    message = "This command only works inside a server."
+
+
+class NotModerator(app_commands.CheckFailure):
+    """The user is not a moderator here."""
+
+    message = "Only moderators (Manage Messages, or a moderator role) can change the articles."
+
+
+class NotAdmin(app_commands.CheckFailure):
+    """The user is not an admin here."""
+
+    message = "Only admins (Administrator, Manage Server, or an admin role) can do that."
+
+
+def _role_ids(interaction: discord.Interaction) -> set[int]:
+    member = interaction.user
+    return {role.id for role in member.roles} if isinstance(member, discord.Member) else set()
+
+
+def is_admin(interaction: discord.Interaction, settings_admin_roles: frozenset[int]) -> bool:
+    """Administrator or Manage Server, or one of the configured admin roles."""
+    perms = interaction.permissions
+    return perms.administrator or perms.manage_guild or bool(_role_ids(interaction) & settings_admin_roles)
+
+
+def is_moderator(
+    interaction: discord.Interaction, moderator_roles: frozenset[int], admin_roles: frozenset[int]
+) -> bool:
+    """Manage Messages or a moderator role; admins are moderators too."""
+    return (
+        interaction.permissions.manage_messages
+        or bool(_role_ids(interaction) & moderator_roles)
+        or is_admin(interaction, admin_roles)
+    )
+
+
+def _settings(interaction: discord.Interaction):
+    bot: NewsBot = interaction.client  # type: ignore[assignment]
+    return bot.settings
+
+
+def moderator_only() -> Callable[[T], T]:
+    """Refuse anyone who is not a moderator in this server, in a DM too."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            raise NotInServer
+        settings = _settings(interaction)
+        if not is_moderator(interaction, settings.moderator_role_ids, settings.admin_role_ids):
+            raise NotModerator
+        return True
+
+    return app_commands.check(predicate)
+
+
+def admin_only() -> Callable[[T], T]:
+    """Refuse anyone who is not an admin in this server, in a DM too."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            raise NotInServer
+        if not is_admin(interaction, _settings(interaction).admin_role_ids):
+            raise NotAdmin
+        return True
+
+    return app_commands.check(predicate)

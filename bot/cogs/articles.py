@@ -1,0 +1,185 @@
+"""Moderators curate the articles: ``/article add|remove|list|show``."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import moderator_only
+from bot.rendering import article_embed, article_list_embed, shorten
+from corpus.readers import BadInput, parse_date, read_text
+from corpus.store import Article, NewArticle
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
+
+PER_PAGE = 10
+TEXT_FILES = {".txt", ".md", ".markdown"}
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} KB"
+
+
+class ArticlePages(discord.ui.View):
+    """Previous / Next buttons over the article list, for the moderator who asked."""
+
+    def __init__(self, owner_id: int, articles: list[Article], page: int = 0) -> None:
+        """Page through ``articles``."""
+        super().__init__(timeout=600)
+        self.owner_id, self.articles, self.page = owner_id, articles, page
+        self.pages = max(1, -(-len(articles) // PER_PAGE))
+        self._sync()
+
+    def _sync(self) -> None:
+        self.previous.disabled = self.page <= 0
+        self.next.disabled = self.page >= self.pages - 1
+
+    def embed(self) -> discord.Embed:
+        """The current page."""
+        return article_list_embed(self.articles, self.page, PER_PAGE)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Only the moderator who listed may page."""
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message("Run /article list to page yourself.", ephemeral=True)
+            return False
+        return True
+
+    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+        self.page = min(max(self.page + step, 0), self.pages - 1)
+        self._sync()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        """One page back."""
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        """One page on."""
+        await self._turn(interaction, 1)
+
+
+class Articles(commands.Cog):
+    """Adding, removing, listing and showing articles."""
+
+    article = app_commands.Group(
+        name="article",
+        description="Add, remove and look at the articles I quote (moderators).",
+        default_permissions=discord.Permissions(manage_messages=True),
+        guild_only=True,
+    )
+
+    def __init__(self, bot: NewsBot) -> None:
+        """Keep the bot."""
+        self.bot = bot
+
+    async def _own_articles(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+        articles = await self.bot.core.list_articles(guild_id=interaction.guild_id)
+        needle = current.lower().lstrip("#")
+        matches = [a for a in articles if needle in a.title.lower() or needle == str(a.id)]
+        return [app_commands.Choice(name=shorten(f"#{a.id} {a.title}", 100), value=a.id) for a in matches[-25:]]
+
+    @article.command(name="add", description="Add an article: paste text or attach a .txt or .md file.")
+    @app_commands.describe(
+        text="The article's text, pasted",
+        file="A .txt or .md file with the article",
+        url="The article's address (fetching is not available yet)",
+        title="Title (default: the first line)",
+        source="Outlet, e.g. Reuters",
+        date="Publication date, YYYY-MM-DD",
+    )
+    @moderator_only()
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        text: str | None = None,
+        file: discord.Attachment | None = None,
+        url: str | None = None,
+        title: str | None = None,
+        source: str | None = None,
+        date: str | None = None,
+    ) -> None:
+        """Add an article to this server's articles and say what was added."""
+        if sum(x is not None for x in (text, file, url)) != 1:
+            raise BadInput("give exactly one of text, file or url")
+        if url is not None:
+            raise BadInput("adding from a URL is not available yet: paste the text or attach a .txt or .md file")
+        published = parse_date(date, strict=True)
+        if file is not None:
+            suffix = PurePath(file.filename).suffix.lower()
+            if suffix not in TEXT_FILES:
+                raise BadInput(f"{file.filename}: only .txt and .md files can be added for now")
+            limit = self.bot.settings.max_file_bytes
+            if file.size > limit:
+                raise BadInput(f"{file.filename} is {_size(file.size)}; the limit is {_size(limit)}")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if file is not None:
+            document = read_text(await file.read(), file.filename)
+        else:
+            document = read_text((text or "").encode(), "the pasted text")
+        article = NewArticle(
+            title=title or document.suggested_title or "Untitled article",
+            text=document.text,
+            source=source,
+            published=published,
+            added_by=str(interaction.user.id),
+            guild_id=interaction.guild_id,
+        )
+        added = await self.bot.core.add_article(article)
+        await interaction.followup.send(
+            f"Added article #{added.id} “{shorten(added.title, 200)}” ({added.passages} passages).", ephemeral=True
+        )
+
+    @article.command(name="remove", description="Remove an article: it will never be quoted again.")
+    @app_commands.describe(article="The article (start typing its title)")
+    @moderator_only()
+    async def remove(self, interaction: discord.Interaction, article: int) -> None:
+        """Remove one of this server's articles."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        removed = await self.bot.core.remove_article(article, guild_id=interaction.guild_id)
+        await interaction.followup.send(
+            f"Removed article #{removed.id} “{shorten(removed.title, 200)}”. It will not be quoted again.",
+            ephemeral=True,
+        )
+
+    @remove.autocomplete("article")
+    async def remove_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        """Only the server's own articles whose title matches what is typed."""
+        choices = await self._own_articles(interaction, current)
+        owned = {a.id for a in await self.bot.core.list_articles(guild_id=interaction.guild_id) if a.guild_id}
+        return [c for c in choices if c.value in owned]
+
+    @article.command(name="list", description="List the articles this server's bot quotes.")
+    @moderator_only()
+    async def list_articles(self, interaction: discord.Interaction) -> None:
+        """A paged list, privately."""
+        articles = await self.bot.core.list_articles(guild_id=interaction.guild_id)
+        view = ArticlePages(interaction.user.id, articles)
+        await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=True)
+
+    @article.command(name="show", description="Show an article's details and passages.")
+    @app_commands.describe(article="The article (start typing its title)")
+    @moderator_only()
+    async def show(self, interaction: discord.Interaction, article: int) -> None:
+        """One article, privately."""
+        found, passages = await self.bot.core.get_article(article, guild_id=interaction.guild_id)
+        await interaction.response.send_message(embed=article_embed(found, passages), ephemeral=True)
+
+    @show.autocomplete("article")
+    async def show_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+        """Articles whose title matches what is typed."""
+        return await self._own_articles(interaction, current)
+
+
+async def setup(bot: NewsBot) -> None:
+    """Add the cog."""
+    await bot.add_cog(Articles(bot))

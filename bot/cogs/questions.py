@@ -1,0 +1,176 @@
+"""Members ask: ``/ask``, mentions, the answer's buttons, and ``/help``."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.rendering import answer_embed, no_more_sources_embed
+from corpus.readers import BadInput
+from index.answers import Answer
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
+
+HELP = """\
+**/ask** `question` — I answer with word-for-word quotes from the articles, the answering sentence in bold.
+You can also mention me with a question, when the server's admins have enabled that.
+**More sources** shows the next passages; 👍 / 👎 tell the moderators whether the answer helped.
+
+Moderators (Manage Messages, or a moderator role):
+**/article add** `text` | `file` (.txt, .md) — plus optional `title`, `source`, `date`
+**/article remove** `article` · **/article list** · **/article show** `article`
+
+Admins (Administrator, Manage Server, or an admin role):
+**/index rebuild** — re-embed every passage (questions keep being answered meanwhile)
+**/index stats** — articles, passages, model"""
+
+
+def ask_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
+    """One question per user every ``ASK_COOLDOWN_SECONDS``."""
+    bot: NewsBot = interaction.client  # type: ignore[assignment]
+    seconds = bot.settings.ask_cooldown_s
+    return app_commands.Cooldown(1, seconds) if seconds > 0 else None
+
+
+class MoreSources(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(?P<id>\d+):more"):
+    """The "More sources" button: the next passages, shown only to whoever pressed it."""
+
+    def __init__(self, answer_id: int) -> None:
+        """A button that refers to a logged answer (it keeps working after a restart)."""
+        super().__init__(
+            discord.ui.Button(
+                label="More sources", style=discord.ButtonStyle.secondary, custom_id=f"answer:{answer_id}:more"
+            )
+        )
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
+        """Rebuild the button from its custom id."""
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Send the next passages privately."""
+        bot: NewsBot = interaction.client  # type: ignore[assignment]
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            answer = await bot.core.more_sources(self.answer_id, guild_id=interaction.guild_id)
+        except BadInput as exc:
+            await interaction.followup.send(f"{exc}.", ephemeral=True)
+            return
+        count = await bot.core.count_articles(guild_id=interaction.guild_id)
+        embed = (
+            answer_embed(answer, article_count=count, first_number=4)
+            if answer.quotes
+            else no_more_sources_embed(answer.question)
+        )
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
+
+class Vote(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(?P<id>\d+):(?P<vote>up|down)"):
+    """👍 / 👎 on an answer: recorded with who voted, the question and the passages shown."""
+
+    def __init__(self, answer_id: int, vote: str) -> None:
+        """A vote button for a logged answer."""
+        emoji = "👍" if vote == "up" else "👎"
+        super().__init__(
+            discord.ui.Button(emoji=emoji, style=discord.ButtonStyle.secondary, custom_id=f"answer:{answer_id}:{vote}")
+        )
+        self.answer_id, self.vote = answer_id, vote
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
+        """Rebuild the button from its custom id."""
+        return cls(int(match["id"]), match["vote"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Record the vote and thank the voter privately."""
+        bot: NewsBot = interaction.client  # type: ignore[assignment]
+        value = 1 if self.vote == "up" else -1
+        try:
+            await bot.core.record_vote(self.answer_id, user_id=str(interaction.user.id), vote=value)
+        except BadInput as exc:
+            await interaction.response.send_message(f"{exc}.", ephemeral=True)
+            return
+        await interaction.response.send_message(
+            f"Thanks, your {'👍' if value > 0 else '👎'} is recorded.", ephemeral=True
+        )
+
+
+def answer_view(answer_id: int) -> discord.ui.View:
+    """The buttons under an answer."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(MoreSources(answer_id))
+    view.add_item(Vote(answer_id, "up"))
+    view.add_item(Vote(answer_id, "down"))
+    return view
+
+
+class Questions(commands.Cog):
+    """Answering members' questions."""
+
+    def __init__(self, bot: NewsBot) -> None:
+        """Keep the bot; mention answers share the /ask cooldown length."""
+        self.bot = bot
+        self._mention_cooldown = commands.CooldownMapping.from_cooldown(
+            1, max(bot.settings.ask_cooldown_s, 0.001), commands.BucketType.user
+        )
+
+    async def _answer(self, question: str, guild_id: int | None, user_id: int) -> tuple[Answer, discord.Embed, int]:
+        answer = await self.bot.core.ask(question, guild_id=guild_id)
+        answer_id = await self.bot.core.log_answer(answer, guild_id=guild_id, user_id=str(user_id))
+        count = await self.bot.core.count_articles(guild_id=guild_id)
+        return answer, answer_embed(answer, article_count=count), answer_id
+
+    @app_commands.command(name="ask", description="Ask a question; I answer with quotes from the news articles.")
+    @app_commands.describe(question="Your question, e.g. who did Ratcliffe blame?")
+    @app_commands.checks.dynamic_cooldown(ask_cooldown)
+    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300]) -> None:
+        """Answer in the channel with quotes, or say the articles do not cover it."""
+        await interaction.response.defer(thinking=True)
+        answer, embed, answer_id = await self._answer(question, interaction.guild_id, interaction.user.id)
+        if answer.answered:
+            await interaction.followup.send(embed=embed, view=answer_view(answer_id))
+        else:
+            await interaction.followup.send(embed=embed)
+
+    @app_commands.command(name="help", description="What I do and which commands there are.")
+    async def help(self, interaction: discord.Interaction) -> None:
+        """Show the commands, privately."""
+        embed = discord.Embed(title="Election-security news bot", description=HELP, colour=discord.Colour(0x2B6CB0))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Answer "@Bot question" as a reply (needs MESSAGE_CONTENT_INTENT)."""
+        me = self.bot.user
+        if not self.bot.settings.message_content or message.author.bot or me is None or me not in message.mentions:
+            return
+        question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
+        if not question:
+            await message.reply("Ask me a question after the mention, or use /ask.", mention_author=False)
+            return
+        bucket = self._mention_cooldown.get_bucket(message)
+        retry = bucket.update_rate_limit() if bucket else None
+        if retry:
+            await message.reply(f"Slow down a little: try again in {max(1, round(retry))} s.", mention_author=False)
+            return
+        guild_id = message.guild.id if message.guild else None
+        try:
+            answer, embed, answer_id = await self._answer(question, guild_id, message.author.id)
+        except BadInput as exc:
+            await message.reply(f"{exc}.", mention_author=False)
+            return
+        view = answer_view(answer_id) if answer.answered else discord.utils.MISSING
+        await message.reply(embed=embed, view=view, mention_author=False)
+
+
+async def setup(bot: NewsBot) -> None:
+    """Add the cog and the persistent answer buttons."""
+    bot.add_dynamic_items(MoreSources, Vote)
+    await bot.add_cog(Questions(bot))

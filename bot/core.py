@@ -1,0 +1,90 @@
+"""The one async boundary: every model, FAISS and SQLite call reaches the event loop through here.
+
+Cogs hold an :class:`AsyncLibrary` and never touch :class:`index.library.Library`
+directly, so no blocking work can run on the event loop and stall the gateway
+heartbeat. Calls run on a small pool of worker threads; the library serialises
+what must be serialised, so a rebuild on one thread leaves the others free to
+answer from the old index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+from corpus.store import Article, NewArticle, StoredPassage
+from index.answers import Answer
+from index.library import AddedArticle, Library, Progress, Stats
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class AsyncLibrary:
+    """Awaitable versions of the :class:`Library` calls the bot uses."""
+
+    def __init__(self, library: Library, *, workers: int = 3) -> None:
+        """Wrap ``library`` with ``workers`` threads."""
+        self.library = library
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="core")
+
+    async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+
+    def close(self) -> None:
+        """Finish running calls, then close the database."""
+        self._pool.shutdown(wait=True)
+        self.library.close()
+
+    async def warm_up(self) -> Stats:
+        """Load the model and the index before the first question arrives."""
+        await self._run(self.library.encoder.encode, ["warm up"])
+        return await self._run(self.library.stats)
+
+    async def ask(self, question: str, *, guild_id: int | None, k: int = 3) -> Answer:
+        """Answer a question for one server."""
+        return await self._run(self.library.ask, question, k=k, guild_id=guild_id)
+
+    async def log_answer(self, answer: Answer, *, guild_id: int | None, user_id: str) -> int:
+        """Remember an answer that was shown; return its id."""
+        return await self._run(self.library.log_answer, answer, guild_id=guild_id, user_id=user_id)
+
+    async def more_sources(self, answer_id: int, *, guild_id: int | None) -> Answer:
+        """The next quotes for a shown answer."""
+        return await self._run(self.library.more_sources, answer_id, guild_id=guild_id)
+
+    async def record_vote(self, answer_id: int, *, user_id: str, vote: int) -> None:
+        """Record a 👍 or 👎."""
+        await self._run(self.library.record_vote, answer_id, user_id=user_id, vote=vote)
+
+    async def add_article(self, article: NewArticle) -> AddedArticle:
+        """Add an article."""
+        return await self._run(self.library.add_article, article)
+
+    async def remove_article(self, article_id: int, *, guild_id: int | None) -> Article:
+        """Remove an article visible to the server."""
+        return await self._run(self.library.remove_article, article_id, guild_id=guild_id)
+
+    async def list_articles(self, *, guild_id: int | None) -> list[Article]:
+        """The articles a server sees."""
+        return await self._run(self.library.list_articles, guild_id=guild_id)
+
+    async def get_article(self, article_id: int, *, guild_id: int | None) -> tuple[Article, list[StoredPassage]]:
+        """One article and its passages."""
+        return await self._run(self.library.get_article, article_id, guild_id=guild_id)
+
+    async def count_articles(self, *, guild_id: int | None) -> int:
+        """How many articles a server sees."""
+        return await self._run(self.library.count_articles, guild_id=guild_id)
+
+    async def stats(self) -> Stats:
+        """Counts, model, data directory."""
+        return await self._run(self.library.stats)
+
+    async def rebuild(self, progress: Progress | None = None) -> int:
+        """Re-embed everything; questions keep being answered from the old index meanwhile."""
+        return await self._run(self.library.rebuild, progress)
