@@ -21,6 +21,11 @@ PER_PAGE = 10
 TEXT_FILES = {".txt", ".md", ".markdown"}
 
 
+def plural(n: int, noun: str) -> str:
+    """ "1 passage", "2 passages"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _size(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} KB"
 
@@ -134,7 +139,8 @@ class Articles(commands.Cog):
         )
         added = await self.bot.core.add_article(article)
         await interaction.followup.send(
-            f"Added article #{added.id} “{shorten(added.title, 200)}” ({added.passages} passages).", ephemeral=True
+            f"Added article #{added.id} “{shorten(added.title, 200)}” ({plural(added.passages, 'passage')}).",
+            ephemeral=True,
         )
 
     @article.command(name="remove", description="Remove an article: it will never be quoted again.")

@@ -1,0 +1,309 @@
+"""The unmodified `run_bot.py` as a real process against the stand-in Discord on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bot.standin import Call, Guild, Sent, StandInDiscord
+from tests.conftest import REPO
+
+TOKEN = "standin.token.Zm9vYmFyLXNlY3JldC10b2tlbg"  # noqa: S105 - a fake token the logs must never show
+ARTICLE = (
+    "County clerks in Ohio will test every voting machine twice before the midterm elections, officials said.\n\n"
+    "Secretary of State Frank LaRose said the Ohio audits would start in March and cost $4 million in state funds."
+)
+
+
+class Bot:
+    """The running bot process and the stand-in it talks to."""
+
+    def __init__(self, discord: StandInDiscord, proc: subprocess.Popen[bytes], log: Path, data_dir: Path) -> None:
+        """Hold the pieces."""
+        self.discord, self.proc, self.log, self.data_dir = discord, proc, log, data_dir
+        self.a = next(g for g in discord.guilds.values() if g.name == "A")
+        self.b = next(g for g in discord.guilds.values() if g.name == "B")
+
+    def member(self, guild: Guild, *roles: Any) -> Any:
+        """A fresh member (fresh, so the /ask cooldown of another test never applies)."""
+        return self.discord.add_member(guild, f"user{time.monotonic_ns()}", *roles)
+
+    def moderator(self, guild: Guild) -> Any:
+        """A member with Manage Messages through the moderator role."""
+        return self.member(guild, guild.moderator_role)
+
+    def ask(self, guild: Guild | None, question: str) -> tuple[Sent, Call]:
+        """/ask from a fresh member; return the interaction and the bot's answer."""
+        sent = self.discord.slash(guild, self.member(guild) if guild else self.member(self.a), "ask", question=question)
+        return sent, self.discord.reply_to(sent)
+
+    def db(self, sql: str) -> list[tuple]:
+        """Read the bot's database directly."""
+        with sqlite3.connect(self.data_dir / "articles.sqlite3") as db:
+            return db.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory, reuters_dir: Path) -> Iterator[Bot]:
+    """Start the stand-in with servers A and B, then the bot process over a copy of the Reuters data."""
+    base = tmp_path_factory.mktemp("bot")
+    data_dir = base / "data"
+    shutil.copytree(reuters_dir, data_dir)
+    discord = StandInDiscord()
+    guild_a, guild_b = discord.add_guild("A"), discord.add_guild("B")
+    discord.start()
+    log = base / "bot.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD", "MODERATOR", "ADMIN"))}
+    env |= {
+        "DISCORD_TOKEN": TOKEN,
+        "DISCORD_API_BASE": discord.api_base,
+        "DISCORD_GATEWAY_URL": discord.gateway_url,
+        "BOT_DATA_DIR": str(data_dir),
+        "MESSAGE_CONTENT_INTENT": "1",
+        "ASK_COOLDOWN_SECONDS": "30",
+        "MODERATOR_ROLE_IDS": f"{guild_a.curator_role.id},{guild_b.curator_role.id}",
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "run_bot.py"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not (discord.identified.is_set() and discord.synced.is_set()):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the bot never connected:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield Bot(discord, proc, log, data_dir)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        discord.stop()
+
+
+def embed_text(call: Call) -> str:
+    """Every piece of text in a message's embeds."""
+    parts = []
+    for embed in call.body.get("embeds") or []:
+        parts += [embed.get("title", ""), embed.get("description", ""), (embed.get("footer") or {}).get("text", "")]
+        parts += [f"{f['name']}\n{f['value']}" for f in embed.get("fields", [])]
+    return "\n".join(parts)
+
+
+def callback(bot: Bot, sent: Sent) -> Call:
+    """The interaction callback (the bot's first response)."""
+    return bot.discord.wait_for(lambda calls: next((c for c in calls if f"/interactions/{sent.id}/" in c.path), None))
+
+
+def private_text(bot: Bot, sent: Sent) -> str:
+    """The ephemeral text the bot answered with (a type-4 callback or a followup), checking it is ephemeral."""
+    call = bot.discord.reply_to(sent)
+    data = call.body.get("data", call.body) if "/interactions/" in call.path else call.body
+    first = callback(bot, sent)
+    assert (first.body.get("data") or {}).get("flags", 0) & 64, "not ephemeral"
+    return str(data.get("content", "")) + embed_text(call if "/webhooks" in call.path else Call("", "", data, 0, {}))
+
+
+def within_limits(call: Call) -> None:
+    """Discord's message limits: content 2,000; embed title 256, description 4,096, fields 1,024, total 6,000."""
+    assert len(call.body.get("content") or "") <= 2000
+    for embed in call.body.get("embeds") or []:
+        total = (
+            len(embed.get("title", ""))
+            + len(embed.get("description", ""))
+            + len((embed.get("footer") or {}).get("text", ""))
+        )
+        assert len(embed.get("title", "")) <= 256 and len(embed.get("description", "")) <= 4096
+        for f in embed.get("fields", []):
+            assert len(f["name"]) <= 256 and len(f["value"]) <= 1024
+            total += len(f["name"]) + len(f["value"])
+        assert total <= 6000
+
+
+def test_ask_answers_seed_question(bot: Bot) -> None:
+    """/ask defers at once, then follows up with the "Tehran and Moscow" quote, buttons and no pings."""
+    sent, answer = bot.ask(bot.a, "who did Ratcliffe blame?")
+    first = callback(bot, sent)
+    assert first.body["type"] == 5 and first.at - sent.at < 3
+    assert "Tehran and Moscow" in embed_text(answer)
+    assert answer.body["allowed_mentions"] == {"parse": []}
+    embed = answer.body["embeds"][0]
+    assert embed["title"] == "who did Ratcliffe blame?"
+    assert "Washington accuses Tehran, Moscow" in embed_text(answer) and "articles" in embed["footer"]["text"]
+    buttons = [c for row in answer.body["components"] for c in row["components"]]
+    assert [b.get("label") or b["emoji"]["name"] for b in buttons] == ["More sources", "👍", "👎"]
+    within_limits(answer)
+
+
+def test_off_topic_question_says_so(bot: Bot) -> None:
+    """A question the articles do not cover gets one sentence saying so, and no quotes."""
+    _, answer = bot.ask(bot.a, "how do I bake sourdough bread")
+    assert answer.body["embeds"][0]["description"] == "The articles I know do not cover this question."
+    assert not answer.body["embeds"][0].get("fields")
+
+
+def test_more_sources_and_votes_are_recorded(bot: Bot) -> None:
+    """ "More sources" privately shows further passages; 👍 is stored with who voted and the passages shown."""
+    _, answer = bot.ask(bot.a, "what did the appeals court decide about the voter fraud commission")
+    custom_ids = [c["custom_id"] for row in answer.body["components"] for c in row["components"]]
+    voter = bot.member(bot.a)
+    more = bot.discord.press(bot.a, voter, answer, custom_ids[0])
+    shown = private_text(bot, more)
+    assert "4. " in shown and shown not in embed_text(answer)
+    vote = bot.discord.press(bot.a, voter, answer, custom_ids[1])
+    assert "recorded" in private_text(bot, vote)
+    answer_id = int(custom_ids[1].split(":")[1])
+    assert bot.db(f"SELECT user_id, vote FROM votes WHERE answer_id = {answer_id}") == [(str(voter.id), 1)]
+    question, passages = bot.db(f"SELECT question, passage_ids FROM answers WHERE id = {answer_id}")[0]
+    assert question.startswith("what did the appeals court") and len(passages) > 2
+
+
+def test_moderator_adds_article_then_ask_quotes_it_only_in_that_server(bot: Bot) -> None:
+    """A moderator's article is quoted in server A, and is invisible and unremovable in server B."""
+    one_line = ARTICLE.replace("\n\n", " ")  # a slash-command string option has no line breaks
+    sent = bot.discord.slash(
+        bot.a, bot.moderator(bot.a), "article", "add", text=one_line, title="Ohio audits", source="Dispatch"
+    )
+    reply = private_text(bot, sent)
+    assert reply.startswith("Added article #") and "Ohio audits" in reply and "(1 passage)" in reply
+    article_id = int(reply.split("#")[1].split(" ")[0])
+    _, in_a = bot.ask(bot.a, "how much will the ohio audits cost")
+    assert "$4 million" in embed_text(in_a) and "Dispatch" in embed_text(in_a)
+    _, in_b = bot.ask(bot.b, "how much will the ohio audits cost")
+    assert "$4 million" not in embed_text(in_b)
+    listed = private_text(bot, bot.discord.slash(bot.b, bot.moderator(bot.b), "article", "list"))
+    assert "Ohio audits" not in listed and "Washington accuses" in listed
+    refused = private_text(bot, bot.discord.slash(bot.b, bot.moderator(bot.b), "article", "remove", article=article_id))
+    assert f"no article #{article_id}" in refused
+    assert bot.db(f"SELECT title FROM articles WHERE id = {article_id}") == [("Ohio audits",)]
+
+
+def test_members_cannot_change_articles(bot: Bot) -> None:
+    """A member's add or remove is refused privately and the database is unchanged."""
+    before = bot.db("SELECT COUNT(*), (SELECT value FROM meta WHERE key='generation') FROM articles")
+    member = bot.member(bot.a)
+    added = private_text(bot, bot.discord.slash(bot.a, member, "article", "add", text=ARTICLE + " Extra.", title="X"))
+    removed = private_text(bot, bot.discord.slash(bot.a, member, "article", "remove", article=1))
+    rebuilt = private_text(bot, bot.discord.slash(bot.a, bot.moderator(bot.a), "index", "rebuild"))
+    assert "Only moderators" in added and "Only moderators" in removed and "Only admins" in rebuilt
+    dm = private_text(bot, bot.discord.slash(None, member, "article", "add", text=ARTICLE + " DM.", title="DM"))
+    assert "only works inside a server" in dm
+    assert bot.db("SELECT COUNT(*), (SELECT value FROM meta WHERE key='generation') FROM articles") == before
+
+
+def test_moderator_by_role_adds_file_and_removal_is_final(bot: Bot) -> None:
+    """A member with a MODERATOR_ROLE_IDS role adds a .txt attachment; once removed it is never quoted again."""
+    curator = bot.member(bot.a, bot.a.curator_role)
+    text = (
+        "# Georgia paper ballots\n\nGeorgia will replace its touchscreen voting machines with hand-marked"
+        " paper ballots by 2020, the legislature decided."
+    )
+    attachment = bot.discord.add_attachment("georgia.txt", text.encode("utf-16"), "text/plain")
+    reply = private_text(bot, bot.discord.slash(bot.a, curator, "article", "add", file=attachment))
+    assert "Georgia paper ballots" in reply
+    article_id = int(reply.split("#")[1].split(" ")[0])
+    assert "hand-marked paper ballots" in embed_text(
+        bot.ask(bot.a, "what will georgia replace its voting machines with")[1]
+    )
+    removed = private_text(bot, bot.discord.slash(bot.a, curator, "article", "remove", article=article_id))
+    assert "will not be quoted again" in removed
+    assert "hand-marked" not in embed_text(bot.ask(bot.a, "what will georgia replace its voting machines with")[1])
+
+
+def test_quoted_everyone_cannot_ping(bot: Bot) -> None:
+    """A quote containing @everyone and a role mention is shown verbatim and pings nobody."""
+    role = bot.a.moderator_role.id
+    text = (
+        f"Protesters posted @everyone and <@&{role}> on the county election board forum before the certification vote."
+    )
+    private_text(bot, bot.discord.slash(bot.a, bot.moderator(bot.a), "article", "add", text=text, title="Forum posts"))
+    _, answer = bot.ask(bot.a, "what did protesters post on the county election board forum")
+    assert "@everyone" in embed_text(answer)
+    assert answer.body["allowed_mentions"] == {"parse": []}
+
+
+def test_fifty_thousand_character_article_stays_within_limits(bot: Bot) -> None:
+    """A 50,000-character article (one line) is added, and its quotes fit every Discord limit."""
+    sentence = (
+        "Election officials in Maricopa County said the ballot tabulators passed their logic and accuracy test again. "
+    )
+    text = (sentence * (50_000 // len(sentence) + 1))[:50_000]
+    attachment = bot.discord.add_attachment("long.txt", text.encode(), "text/plain")
+    reply = private_text(
+        bot, bot.discord.slash(bot.a, bot.moderator(bot.a), "article", "add", file=attachment, title="Long")
+    )
+    assert "Added article" in reply
+    _, answer = bot.ask(bot.a, "did the maricopa tabulators pass the logic and accuracy test")
+    assert "Maricopa" in embed_text(answer)
+    within_limits(answer)
+
+
+def test_mention_is_answered_as_a_reply(bot: Bot) -> None:
+    """ "@Bot who did Ratcliffe blame?" gets a reply with the quote that pings nobody."""
+    sent = bot.discord.mention(bot.a, bot.member(bot.a), "who did Ratcliffe blame?")
+    reply = bot.discord.wait_for(
+        lambda calls: next(
+            (c for c in calls if c.path == f"/channels/{sent.channel_id}/messages" and c.body.get("message_reference")),
+            None,
+        )
+    )
+    assert int(reply.body["message_reference"]["message_id"]) == sent.id
+    assert "Tehran and Moscow" in embed_text(reply)
+    assert reply.body["allowed_mentions"] == {"parse": [], "replied_user": False}
+
+
+def test_cooldown_answers_with_try_again(bot: Bot) -> None:
+    """A second /ask within the cooldown is refused privately with "try again in N s"."""
+    member = bot.member(bot.a)
+    first = bot.discord.slash(bot.a, member, "ask", question="who did Ratcliffe blame?")
+    bot.discord.reply_to(first)
+    second = bot.discord.slash(bot.a, member, "ask", question="who did Ratcliffe blame?")
+    assert "try again in" in private_text(bot, second)
+
+
+def test_rebuild_while_questions_keep_being_answered(bot: Bot) -> None:
+    """During /index rebuild, every question gets its first response inside 3 s and a real answer."""
+    admin = bot.member(bot.a, bot.a.admin_role)
+    rebuild = bot.discord.slash(bot.a, admin, "index", "rebuild")
+    bot.discord.wait_for(
+        lambda calls: any("Rebuilding the index" in str(c.body) for c in calls if rebuild.token in c.path), 60
+    )
+    for _ in range(5):
+        sent, answer = bot.ask(bot.a, "who is sponsoring the SAVE act")
+        assert callback(bot, sent).at - sent.at < 3
+        assert "Heinrich" in embed_text(answer)
+    final = bot.discord.wait_for(
+        lambda calls: next((c for c in calls if rebuild.token in c.path and "Rebuilt the index" in str(c.body)), None),
+        300,
+    )
+    assert "passages re-embedded" in final.body["content"]
+    stats = private_text(bot, bot.discord.slash(bot.a, admin, "index", "stats"))
+    assert "Passages" in stats and "all-MiniLM-L6-v2" in stats
+
+
+def test_help_lists_commands(bot: Bot) -> None:
+    """/help answers privately with every command."""
+    text = private_text(bot, bot.discord.slash(bot.a, bot.member(bot.a), "help"))
+    for command in ("/ask", "/article add", "/article remove", "/article list", "/article show", "/index rebuild"):
+        assert command in text
+
+
+def test_logs_one_line_per_command_no_token_no_blocked_heartbeat(bot: Bot) -> None:
+    """The log has a line per command with latency and outcome, never the token, never a blocked heartbeat."""
+    log = bot.log.read_text()
+    assert "command=ask latency_ms=" in log and "outcome=ok" in log and "outcome=refused" in log
+    assert TOKEN not in log and TOKEN.split(".")[-1] not in log
+    assert "heartbeat blocked" not in log
+    gaps = [b - a for a, b in zip(bot.discord.heartbeats, bot.discord.heartbeats[1:], strict=False)]
+    assert len(gaps) > 10 and max(gaps) < 3

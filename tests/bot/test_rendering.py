@@ -1,0 +1,81 @@
+"""Rendering: any passage becomes an embed inside Discord's limits, verbatim and with the answer in bold."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.rendering import FIELD_VALUE_LIMIT, answer_embed, marked_quote
+from index.answers import Answer, Quote
+
+text_strategy = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=6000)
+
+
+def embed_size_ok(embed) -> bool:
+    """Every Discord embed limit at once."""
+    data = embed.to_dict()
+    fields = data.get("fields", [])
+    return (
+        len(data.get("title", "")) <= 256
+        and len(data.get("description", "")) <= 4096
+        and len(fields) <= 25
+        and all(len(f["name"]) <= 256 and 0 < len(f["value"]) <= 1024 for f in fields)
+        and len(data.get("footer", {}).get("text", "")) <= 2048
+        and len(embed) <= 6000
+    )
+
+
+@st.composite
+def quotes(draw: st.DrawFn) -> Quote:
+    """A quote with arbitrary text, a highlight somewhere inside it and arbitrary metadata."""
+    text = draw(text_strategy)
+    start = draw(st.integers(0, len(text) - 1))
+    end = draw(st.integers(start + 1, len(text)))
+    return Quote(
+        text=text,
+        highlight_start=start,
+        highlight_end=end,
+        article_id=draw(st.integers(1, 10**9)),
+        passage_id=1,
+        title=draw(st.text(min_size=1, max_size=400)),
+        source=draw(st.none() | st.text(max_size=300)),
+        url=draw(st.none() | st.just("https://example.com/" + "a" * 300)),
+        published=draw(st.none() | st.text(max_size=50)),
+        score=0.5,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(question=st.text(min_size=1, max_size=500), found=st.lists(quotes(), min_size=1, max_size=5))
+def test_any_answer_fits_discords_limits(question: str, found: list[Quote]) -> None:
+    """Whatever the passages, titles and outlets, the answer embed stays within every limit."""
+    embed = answer_embed(Answer(question, True, found), article_count=12)
+    assert embed_size_ok(embed)
+
+
+def test_short_passage_shown_whole_with_answer_bold() -> None:
+    """A passage that fits is shown in full, the answering sentence wrapped in bold, markdown escaped."""
+    text = "First sentence here. The *answer* is Tehran and Moscow. Last one."
+    start, end = text.index("The"), text.index("Moscow.") + 7
+    assert marked_quote(text, start, end, 1000) == (
+        "First sentence here. **The \\*answer\\* is Tehran and Moscow.** Last one."
+    )
+
+
+def test_long_passage_trimmed_at_words_around_the_answer() -> None:
+    """A long passage is cut at word boundaries around the bold sentence, with ellipses, words intact."""
+    words = " ".join(f"word{i}" for i in range(400))
+    text = f"{words} The answer sentence sits in the middle. {words}"
+    start = text.index("The answer")
+    end = start + len("The answer sentence sits in the middle.")
+    shown = marked_quote(text, start, end, 300)
+    assert len(shown) <= 300 and shown.startswith("…") and shown.endswith("…")
+    assert "**The answer sentence sits in the middle.**" in shown
+    for piece in shown.strip("…").replace("**The answer sentence sits in the middle.**", " ").split():
+        assert piece in words.split()  # no word was cut in half
+
+
+def test_everyone_mention_is_kept_verbatim() -> None:
+    """Quoted "@everyone" is shown as written (the bot's allowed_mentions keep it from pinging)."""
+    text = "Someone wrote @everyone on the forum before the vote."
+    assert "@everyone" in marked_quote(text, 0, len(text), FIELD_VALUE_LIMIT)
