@@ -402,7 +402,7 @@ class StandInDiscord:
         call.response = self.message_json(channel_id, body)
         return self._json(call.response)
 
-    def _route(self, call: Call, body: dict[str, Any]) -> web.Response:
+    def _route(self, call: Call, body: Any) -> web.Response:
         method, path = call.method, call.path
         parts = path.strip("/").split("/")
         if path == "/users/@me":
