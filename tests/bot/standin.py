@@ -432,7 +432,7 @@ class StandInDiscord:
             kind = body.get("type")
             message = None
             if kind in (4, 7):
-                message = self.message_json(0, body.get("data") or {})
+                message = call.response = self.message_json(0, body.get("data") or {})
             return self._json(
                 {
                     "interaction": {

@@ -249,6 +249,18 @@ def test_fifty_thousand_character_article_stays_within_limits(bot: Bot) -> None:
     within_limits(answer)
 
 
+def test_article_list_pages_with_buttons(bot: Bot) -> None:
+    """/article list shows ten articles a page; Next turns the page in place for the moderator who asked."""
+    moderator = bot.moderator(bot.a)
+    listed = bot.discord.slash(bot.a, moderator, "article", "list")
+    first = callback(bot, listed)
+    assert first.body["data"]["flags"] & 64 and "Page 1 of" in str(first.body)
+    next_id = first.body["data"]["components"][0]["components"][1]["custom_id"]
+    turned = bot.discord.press(bot.a, moderator, first, next_id)
+    update = callback(bot, turned)
+    assert update.body["type"] == 7 and "Page 2 of" in str(update.body)
+
+
 def test_mention_is_answered_as_a_reply(bot: Bot) -> None:
     """ "@Bot who did Ratcliffe blame?" gets a reply with the quote that pings nobody."""
     sent = bot.discord.mention(bot.a, bot.member(bot.a), "who did Ratcliffe blame?")
