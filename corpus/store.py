@@ -52,6 +52,16 @@ CREATE TABLE IF NOT EXISTS passages (
     text       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
+-- The lexical index lives in the same file and the same transactions: it can never disagree.
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+    text, content='passages', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS passages_fts_insert AFTER INSERT ON passages BEGIN
+    INSERT INTO passages_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS passages_fts_delete AFTER DELETE ON passages BEGIN
+    INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
 CREATE TABLE IF NOT EXISTS answers (      -- what the bot showed, so buttons and votes can refer to it
     id          INTEGER PRIMARY KEY,
     guild_id    INTEGER,
@@ -140,6 +150,25 @@ def normalise_url(url: str | None) -> str | None:
     return re.sub(r"/+$", "", url) or None
 
 
+# Words too common to say anything about which passage answers.
+STOP_WORDS = frozenset(
+    "a about above after again against all am an and any are as at be because been before being below between"
+    " both but by can could did do does doing down during each few for from further had has have having he her"
+    " here hers him his how i if in into is it its itself just me more most my no nor not now of off on once only"
+    " or other our ours out over own same she should so some such than that the their theirs them then there"
+    " these they this those through to too under until up very was we were what when where which while who whom"
+    " why will with would you your yours".split()
+)
+_QUERY_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def lexical_query(text: str) -> str | None:
+    """An FTS5 query matching any content word of ``text`` (each quoted, so no word is an operator)."""
+    words = [w for w in _QUERY_WORD.findall(text.casefold()) if w not in STOP_WORDS]
+    unique = list(dict.fromkeys(words))[:32]
+    return " OR ".join(f'"{w}"' for w in unique) or None
+
+
 _ARTICLE_COLUMNS = (
     "a.id, a.title, a.source, a.url, a.published, a.added_by, a.added_at, a.guild_id, a.content_hash,"
     " (SELECT COUNT(*) FROM passages p WHERE p.article_id = a.id)"
@@ -160,7 +189,10 @@ class PassageStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=10000")
+            had_fts = bool(self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'passages_fts'").fetchall())
             self._db.executescript(SCHEMA)
+            if not had_fts:  # a database from before the lexical index: fill it once
+                self._db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
         except sqlite3.DatabaseError as exc:
             raise StoreError(
@@ -317,6 +349,33 @@ class PassageStore:
             for passage in self._passages(f"p.id IN ({marks})", chunk):
                 found[passage.id] = passage
         return found
+
+    def lexical_search(self, question: str, k: int, guild_id: int | None) -> list[tuple[int, float]]:
+        """The ``k`` passages visible to ``guild_id`` that best match the question's words (BM25), best first."""
+        query = lexical_query(question)
+        if query is None:
+            return []
+        rows = self._query(
+            "SELECT f.rowid, -bm25(passages_fts) AS score FROM passages_fts f"
+            " JOIN passages p ON p.id = f.rowid JOIN articles a ON a.id = p.article_id"
+            f" WHERE passages_fts MATCH :query AND {_VISIBLE} ORDER BY bm25(passages_fts) LIMIT :k",
+            {"query": query, "guild": guild_id, "k": k},
+        )
+        return [(int(i), float(s)) for i, s in rows]
+
+    def visible_passage_ids(self, passage_ids: list[int], guild_id: int | None) -> set[int]:
+        """Which of these passages ``guild_id`` may see."""
+        visible: set[int] = set()
+        for i in range(0, len(passage_ids), 500):
+            chunk = passage_ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id"
+                f" WHERE p.id IN ({marks}) AND (a.guild_id IS NULL OR a.guild_id = ?)",
+                [*chunk, guild_id],
+            )
+            visible.update(int(r[0]) for r in rows)
+        return visible
 
     def all_passage_texts(self) -> list[tuple[int, str]]:
         """Every passage id with its text, for re-embedding."""

@@ -66,15 +66,25 @@ def duplicate_key(text: str) -> str:
     return _NON_WORD.sub(" ", text.casefold()).strip()
 
 
-def drop_duplicates(hits: list[tuple[StoredPassage, float]]) -> list[tuple[StoredPassage, float]]:
-    """Keep the best-scored copy of each passage text (the same text in two articles is shown once)."""
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A passage that may answer, with its fused score and the two scores it came from."""
+
+    passage: StoredPassage
+    score: float
+    cosine: float
+    lexical: float
+
+
+def drop_duplicates(candidates: list[Candidate]) -> list[Candidate]:
+    """Keep the first (best) copy of each passage text: the same text in two articles is shown once."""
     seen: set[str] = set()
     kept = []
-    for passage, score in hits:
-        key = duplicate_key(passage.text)
+    for candidate in candidates:
+        key = duplicate_key(candidate.passage.text)
         if key not in seen:
             seen.add(key)
-            kept.append((passage, score))
+            kept.append(candidate)
     return kept
 
 

@@ -20,16 +20,20 @@ from corpus.builtin import builtin_article
 from corpus.chunking import Span, chunk_article
 from corpus.readers import BadInput, ImportRow, RowError
 from corpus.store import Article, NewArticle, PassageStore, StoredPassage, content_hash, normalise_url
-from index.answers import Answer, drop_duplicates, make_quote, mark_best_sentence, passage_sentences
+from index.answers import Answer, Candidate, drop_duplicates, make_quote, mark_best_sentence, passage_sentences
 from index.encoder import Encoder, SentenceTransformerEncoder
 from index.vectors import FlatIndex, IndexUnusable, build_index, load_index, save_index
 
 log = logging.getLogger(__name__)
 
-#: Below this cosine score the best passage does not answer the question (see README, "Abstention").
-DEFAULT_MIN_SCORE = 0.30
+#: Below this fused score the best passage does not answer the question (see README, "Abstention").
+DEFAULT_MIN_SCORE = 1.08
 #: Once a question is answered, further quotes need at least this fraction of ``min_score``.
 QUOTE_FLOOR = 0.5
+#: How much BM25 counts beside the cosine in the fused score (chosen on SQuAD; see README).
+LEXICAL_WEIGHT = 0.75
+#: How many candidates each method contributes before fusion.
+CANDIDATES = 50
 DATABASE = "articles.sqlite3"
 
 Progress = Callable[[int, int], None]
@@ -290,21 +294,45 @@ class Library:
 
     # -- questions --------------------------------------------------------------------
 
-    def _visible_hits(self, query: np.ndarray, wanted: int, guild_id: int | None) -> list[tuple[StoredPassage, float]]:
-        """The best passages visible to ``guild_id``, de-duplicated, best first."""
+    def _dense_hits(self, query: np.ndarray, depth: int, guild_id: int | None) -> dict[int, float]:
+        """The ``depth`` passages nearest the question that ``guild_id`` may see: id -> cosine."""
         index = self.index
-        fetch = max(wanted * 4, 32)
+        fetch = depth
         while True:
             with self._change_lock:  # FAISS may not be searched while another thread adds to it
                 raw = index.search(query, fetch)
-            found = self.store.passages_by_id(pid for pid, _ in raw)
-            hits = [
-                (found[pid], score) for pid, score in raw if pid in found and found[pid].guild_id in (None, guild_id)
-            ]
-            hits = drop_duplicates(hits)
-            if len(hits) >= wanted or fetch >= len(index):
-                return hits
+            visible = self.store.visible_passage_ids([pid for pid, _ in raw], guild_id)
+            hits = {pid: score for pid, score in raw if pid in visible}
+            if len(hits) >= depth or fetch >= len(index):
+                return dict(list(hits.items())[:depth])
             fetch *= 4
+
+    def candidates(self, question: str, query: np.ndarray, wanted: int, guild_id: int | None) -> list[Candidate]:
+        """Dense and lexical candidates fused, de-duplicated, best first.
+
+        fused = cosine + LEXICAL_WEIGHT x BM25 / (this question's best BM25). A passage only the
+        lexical side found still gets its exact cosine; one only the dense side found scores 0
+        BM25. The weight was chosen on SQuAD (bench/squad.py).
+        """
+        depth = max(CANDIDATES, wanted * 4)
+        dense = self._dense_hits(query, depth, guild_id)
+        lexical = dict(self.store.lexical_search(question, depth, guild_id))
+        lexical_only = [pid for pid in lexical if pid not in dense]
+        with self._change_lock:
+            dense |= dict(zip(lexical_only, (self.index.vectors(lexical_only) @ query).tolist(), strict=True))
+        best_lexical = max(lexical.values(), default=0.0) or 1.0
+        found = self.store.passages_by_id(dense.keys() | lexical.keys())
+        fused = [
+            Candidate(
+                passage,
+                dense.get(pid, 0.0) + LEXICAL_WEIGHT * lexical.get(pid, 0.0) / best_lexical,
+                dense.get(pid, 0.0),
+                lexical.get(pid, 0.0),
+            )
+            for pid, passage in found.items()
+        ]
+        fused.sort(key=lambda c: c.score, reverse=True)
+        return drop_duplicates(fused)
 
     def ask(self, question: str, *, k: int = 3, offset: int = 0, guild_id: int | None = None) -> Answer:
         """Quote the ``k`` passages that best answer ``question`` (after skipping ``offset``)."""
@@ -314,17 +342,17 @@ class Library:
         if k < 1:
             raise BadInput("ask for at least one quote")
         query = self.encoder.encode([question])[0]
-        hits = self._visible_hits(query, offset + k, guild_id)
-        if not hits or hits[0][1] < self.min_score:
+        found = self.candidates(question, query, offset + k, guild_id)
+        if not found or found[0].score < self.min_score:
             return Answer(question, answered=False)
-        chosen = [(p, s) for p, s in hits[offset : offset + k] if s >= self.min_score * QUOTE_FLOOR]
-        splits = [passage_sentences(p) for p, _ in chosen]
+        chosen = [c for c in found[offset : offset + k] if c.score >= self.min_score * QUOTE_FLOOR]
+        splits = [passage_sentences(c.passage) for c in chosen]
         sentence_vectors = self.encoder.encode([s.text for spans in splits for s in spans])
         quotes, cursor = [], 0
-        for (passage, score), spans in zip(chosen, splits, strict=True):
+        for candidate, spans in zip(chosen, splits, strict=True):
             best = mark_best_sentence(query, spans, sentence_vectors[cursor : cursor + len(spans)])
             cursor += len(spans)
-            quotes.append(make_quote(passage, score, best))
+            quotes.append(make_quote(candidate.passage, candidate.score, best))
         return Answer(question, answered=True, quotes=quotes)
 
     # -- feedback ---------------------------------------------------------------------

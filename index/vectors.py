@@ -62,6 +62,10 @@ class VectorIndex(Protocol):
         """Every passage id it holds."""
         ...
 
+    def vectors(self, ids: list[int]) -> np.ndarray:
+        """The stored vectors of these passage ids, one row each."""
+        ...
+
     def write(self, path: Path) -> None:
         """Write the index to ``path``."""
         ...
@@ -100,6 +104,12 @@ class FlatIndex:
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         scores, ids = self._index.search(query, min(k, len(self)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+
+    def vectors(self, ids: list[int]) -> np.ndarray:
+        """The stored vectors of these passage ids, one row each."""
+        if not ids:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return np.vstack([self._index.reconstruct(int(i)) for i in ids]).astype(np.float32)
 
     def ids(self) -> np.ndarray:
         """Every passage id it holds."""
