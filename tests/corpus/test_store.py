@@ -59,6 +59,16 @@ def test_guilds_see_global_and_their_own_only(tmp_path: Path) -> None:
     )
 
 
+def test_lexical_search_respects_servers_and_odd_input(tmp_path: Path) -> None:
+    """BM25 search sees only what the server may see, and quotes or FTS operators in questions are harmless."""
+    store = PassageStore(tmp_path / "db.sqlite3")
+    _add(store, "Theirs", 2, "The tabulators in Maricopa passed the audit.")
+    assert store.lexical_search("maricopa tabulators", 5, 1) == []
+    assert len(store.lexical_search("maricopa tabulators", 5, 2)) == 1
+    for odd in ('"unbalanced quote', "NEAR(a b) OR AND NOT *", "the of and", ""):
+        store.lexical_search(odd, 5, 2)  # no exception
+
+
 def test_damaged_database_is_named(tmp_path: Path) -> None:
     """A file that is not a database gives an error naming it and saying to restore a backup."""
     path = tmp_path / "articles.sqlite3"

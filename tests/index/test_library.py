@@ -62,6 +62,24 @@ def test_reuters_questions_quote_the_answer(reuters: Library, question: str, exp
     assert all(q.source == "Reuters" and q.published for q in answer.quotes if q.article_id != 1)
 
 
+def test_name_and_number_questions_find_their_passage(reuters: Library) -> None:
+    """Questions hinging on a name, an acronym or a number quote the passage holding it first."""
+    first = reuters.ask("how many states did dhs say were targeted by russia").quotes[0]
+    assert "did not notify 21 states" in first.highlight
+    save = reuters.ask("what is the SAVE act").quotes[0]
+    assert "SAVE" in save.text and save.title == "Senators to introduce bill to boost cyber defenses of voting systems"
+
+
+def test_lexical_index_follows_adds_and_removes(library: Library) -> None:
+    """The BM25 index changes in the same transaction as the passages: added words are found, removed ones gone."""
+    assert library.store.lexical_search("Quarrington", 5, None) == []
+    added = library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH))
+    found = library.store.lexical_search("Quarrington", 5, None)
+    assert {p.article_id for p in library.store.passages_by_id(pid for pid, _ in found).values()} == {added.id}
+    library.remove_article(added.id)
+    assert library.store.lexical_search("Quarrington", 5, None) == []
+
+
 def test_marked_sentence_holds_the_answer(reuters: Library) -> None:
     """The bold sentence is the one that answers, not merely one from the right passage."""
     seed = reuters.ask("who did Ratcliffe blame?").quotes
