@@ -105,15 +105,17 @@ def main() -> None:
             "bare_encode_p50_ms": round(percentile(encode_ms, 50), 1),
             "ratio_ask_to_bare_encode_p50": round(percentile(ask_ms, 50) / percentile(encode_ms, 50), 2),
         }
-        results["peak_rss_mb_bench_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        results["peak_rss_mb_import_and_ask_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         library.close()
 
-        # The child reports its own peak: RUSAGE_CHILDREN would count the fork of this big process.
+        # The child reports its own peak (VmHWM, in kB). getrusage would not do: RUSAGE_CHILDREN counts
+        # the fork of this big process, and ru_maxrss survives execve.
         child = (
-            "import resource, runpy, sys\n"
+            "import re, runpy, sys\n"
             "sys.argv = ['run_bot.py', 'ask', 'who did Ratcliffe blame?', '--data-dir', sys.argv[1]]\n"
             "try:\n    runpy.run_path('run_bot.py', run_name='__main__')\n"
-            "finally:\n    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+            "finally:\n    status = open('/proc/self/status').read()\n"
+            "    print(re.search(r'VmHWM:\\s+(\\d+)', status).group(1), file=sys.stderr)\n"
         )
         cold, cold_rss = [], []
         for _ in range(3):
