@@ -7,17 +7,20 @@ core the Discord bot calls. Without a command it starts the Discord bot.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
-from corpus.readers import BadInput, parse_date, read_import_file, read_text, read_text_file
-from corpus.store import NewArticle, StoreError
+from corpus.extraction import Extracted
+from corpus.readers import BadInput, parse_date, read_file_bytes, read_import_file, read_text
+from corpus.store import StoreError
 
 log = logging.getLogger("run_bot")
 
@@ -91,30 +94,57 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def max_file_bytes() -> int:
+    """The MAX_FILE_BYTES setting (default 2 MB)."""
+    raw = os.environ.get("MAX_FILE_BYTES") or "2000000"
+    if not raw.isdigit():
+        raise BadInput(f"MAX_FILE_BYTES must be a number of bytes, not {raw!r}")
+    return int(raw)
+
+
 def cmd_add(args: argparse.Namespace) -> int:
-    """Add one article from a text or Markdown file, or standard input."""
+    """Add one article from a URL, a .txt/.md/.html file, or standard input."""
+    from corpus.extraction import extract_file, extract_page, make_article
+
+    published = parse_date(args.date, strict=True)
+    url = args.url
     if args.file == "-":
         document = read_text(sys.stdin.buffer.read(), "standard input")
+        extracted = Extracted(text=document.text, title=document.suggested_title)
+    elif urlsplit(args.file).scheme in {"http", "https"} or "://" in args.file:
+        from corpus.fetching import fetch_page
+
+        page = asyncio.run(fetch_page(args.file, policy=address_policy()))
+        extracted = extract_page(page.body, page.content_type, page.charset, page.url)
+        url = url or args.file
     else:
         path = Path(args.file)
-        if path.suffix.lower() not in {"", ".txt", ".md", ".markdown", ".text"}:
-            raise BadInput(f"{path.name}: only plain text (.txt) and Markdown (.md) files can be added")
-        document = read_text_file(path)
-    title = args.title or document.suggested_title
-    if not title:
-        raise BadInput("the article needs a title: pass --title")
-    article = NewArticle(
-        title=title,
-        text=document.text,
+        extracted = extract_file(path.name, read_file_bytes(path), max_bytes=max_file_bytes())
+    article = make_article(
+        extracted,
+        title=args.title,
         source=args.source,
-        url=args.url,
-        published=parse_date(args.date, strict=True),
+        published=published,
+        url=url,
         added_by=args.added_by,
         guild_id=args.guild,
     )
-    added = open_library(args).add_article(article)
-    print(f"Added article #{added.id} ({added.passages} passages): {added.title}")
+    added = open_library(args).add_article(article, replace=args.replace)
+    verb = "Replaced" if added.replaced else "Added"
+    print(f"{verb} article #{added.id} ({plural(added.passages, 'passage')}): {added.title}")
     return 0
+
+
+def plural(n: int, noun: str) -> str:
+    """ "1 passage", "2 passages"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def address_policy():
+    """Public addresses only, unless ALLOW_PRIVATE_URLS=1 (for tests and private networks)."""
+    from corpus.fetching import allow_all, public_only
+
+    return allow_all if os.environ.get("ALLOW_PRIVATE_URLS") == "1" else public_only
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -248,12 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
     ask.set_defaults(run=cmd_ask)
 
-    add = sub.add_parser("add", parents=[common, scoped], help="add an article from a .txt/.md file or -")
-    add.add_argument("file", help="a .txt or .md file, or - for standard input")
-    add.add_argument("--title", help="title (default: the first line)")
+    add = sub.add_parser("add", parents=[common, scoped], help="add an article from a URL, a .txt/.md/.html file or -")
+    add.add_argument("file", help="an http(s) URL, a .txt, .md or .html file, or - for standard input")
+    add.add_argument("--title", help="title (default: the page's title, or the file's first line)")
     add.add_argument("--source", help="outlet, e.g. Reuters")
     add.add_argument("--url", help="the article's address")
     add.add_argument("--date", help="publication date, YYYY-MM-DD")
+    add.add_argument("--replace", action="store_true", help="update the article with the same URL or text")
     add.add_argument("--added-by", default=None, help=argparse.SUPPRESS)
     add.set_defaults(run=cmd_add)
 

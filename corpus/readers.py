@@ -62,10 +62,17 @@ def _decode(data: bytes, name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    text = data.decode("cp1252", errors="replace")
-    if text.count("\ufffd") > max(3, len(text) // 1000):
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()  # cp1252, Latin-1, Shift-JIS and the rest
+    if best is None:
         raise BadInput(f"{name} is not readable text")
-    return text
+    return str(best)
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """A file's bytes, gunzipped when gzipped; a missing or unreadable file is refused in one sentence."""
+    return _read_bytes(path)
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 
@@ -142,12 +143,27 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normal.encode()).hexdigest()
 
 
+_TRACKING = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|igshid|_ga|_gl|ref|ref_src|cmpid|ocid|smid|sr_share)$",
+    re.IGNORECASE,
+)
+
+
 def normalise_url(url: str | None) -> str | None:
-    """A URL trimmed of whitespace, its fragment and a trailing slash, for duplicate checks."""
-    if not url:
+    """The canonical form of a URL for duplicate checks: no tracking parameters, fragment or trailing slash."""
+    if not url or not url.strip():
         return None
-    url = url.strip().split("#", 1)[0]
-    return re.sub(r"/+$", "", url) or None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    netloc = (parts.hostname or "").lower()
+    if port and port != {"http": 80, "https": 443}.get(scheme):
+        netloc += f":{port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), query, "")) or None
 
 
 # Words too common to say anything about which passage answers.
@@ -289,6 +305,39 @@ class PassageStore:
                     passage_ids.append(int(pcur.lastrowid or 0))
                 ids.append((article_id, passage_ids))
         return ids
+
+    def replace_article(
+        self, article_id: int, article: NewArticle, spans: Sequence[Span], vectors: np.ndarray, model: str
+    ) -> tuple[list[int], list[int]]:
+        """Swap an article's text, metadata and passages in one transaction; return (old, new) passage ids."""
+        with self._write() as db:
+            old = [r[0] for r in db.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
+            db.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
+            db.execute(
+                "UPDATE articles SET title = ?, source = ?, url = ?, published = ?, content_hash = ?, text = ?"
+                " WHERE id = ?",
+                (
+                    article.title,
+                    article.source,
+                    normalise_url(article.url),
+                    article.published,
+                    content_hash(article.text),
+                    article.text,
+                    article_id,
+                ),
+            )
+            new = []
+            for position, (span, vector) in enumerate(zip(spans, vectors, strict=True)):
+                cur = db.execute(
+                    "INSERT INTO passages (article_id, position, start, end, text) VALUES (?, ?, ?, ?, ?)",
+                    (article_id, position, span.start, span.end, span.text),
+                )
+                db.execute(
+                    "INSERT INTO embeddings VALUES (?, ?, ?, ?)",
+                    (cur.lastrowid, model, len(vector), np.asarray(vector, dtype=np.float32).tobytes()),
+                )
+                new.append(int(cur.lastrowid or 0))
+        return old, new
 
     def remove_article(self, article_id: int, guild_id: int | None) -> tuple[Article, list[int]] | None:
         """Delete an article visible to ``guild_id``; return it and its passage ids, or None."""

@@ -64,6 +64,7 @@ class AddedArticle:
     id: int
     title: str
     passages: int
+    replaced: bool = False
 
 
 @dataclass(slots=True)
@@ -185,14 +186,27 @@ class Library:
                 self._save()
         return AddedArticle(article_id, article.title, len(spans))
 
-    def add_article(self, article: NewArticle) -> AddedArticle:
-        """Add one article; refuse empty text, text with nothing quotable and duplicates."""
-        self.index  # noqa: B018 - the built-in article and index come first
-        self._chunk(article)  # cheap checks before the duplicate look-up
+    def add_article(self, article: NewArticle, *, replace: bool = False) -> AddedArticle:
+        """Add one article; refuse empty text, text with nothing quotable and duplicates.
+
+        With ``replace``, an article with the same URL or text that belongs to the same
+        server is updated in place instead: new passages in, old ones out, in one transaction.
+        """
+        index = self.index  # the built-in article and the index come first
+        spans = self._chunk(article)  # cheap checks before the duplicate look-up
         duplicate = self.store.find_duplicate(article.text, article.url, article.guild_id)
-        if duplicate is not None:
+        if duplicate is None:
+            return self._add(article)
+        existing = self.store.get_article(duplicate, article.guild_id)
+        if not replace or existing is None or existing.guild_id != article.guild_id:
             raise DuplicateArticle(duplicate)
-        return self._add(article)
+        vectors = self.encoder.encode([s.text for s in spans])
+        with self._change_lock:
+            old, new = self.store.replace_article(duplicate, article, spans, vectors, self.encoder.name)
+            index.remove(np.asarray(old))
+            index.add(np.asarray(new), vectors)
+            self._save()
+        return AddedArticle(duplicate, article.title, len(spans), replaced=True)
 
     def import_articles(
         self, rows: Iterable[ImportRow], *, progress: Callable[[int], None] | None = None, batch_size: int = 32

@@ -179,7 +179,7 @@ BINARY = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4
         (["add", "{tmp}/missing.txt"], {}, "no such file"),
         (["add", "{tmp}/empty.txt"], {"empty.txt": b"  \n\n "}, "is empty"),
         (["add", "{tmp}/blob.txt"], {"blob.txt": BINARY}, "is a binary file"),
-        (["add", "{tmp}/photo.png"], {"photo.png": BINARY}, "only plain text"),
+        (["add", "{tmp}/photo.png"], {"photo.png": BINARY}, "only .txt, .md and .html files"),
         (["add", "{tmp}/a.txt", "--date", "next tuesday"], {"a.txt": ARTICLE.encode()}, "YYYY-MM-DD"),
         (
             ["add", "{tmp}/chrome.txt"],
