@@ -107,6 +107,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     from corpus.extraction import extract_file, extract_page, make_article
 
     published = parse_date(args.date, strict=True)
+    library = open_library(args)
     url = args.url
     if args.file == "-":
         document = read_text(sys.stdin.buffer.read(), "standard input")
@@ -114,6 +115,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     elif urlsplit(args.file).scheme in {"http", "https"} or "://" in args.file:
         from corpus.fetching import fetch_page
 
+        if not args.replace:
+            library.refuse_known_url(args.file, guild_id=args.guild)
         page = asyncio.run(fetch_page(args.file, policy=address_policy()))
         extracted = extract_page(page.body, page.content_type, page.charset, page.url)
         url = url or args.file
@@ -129,7 +132,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         added_by=args.added_by,
         guild_id=args.guild,
     )
-    added = open_library(args).add_article(article, replace=args.replace)
+    added = library.add_article(article, replace=args.replace)
     verb = "Replaced" if added.replaced else "Added"
     print(f"{verb} article #{added.id} ({plural(added.passages, 'passage')}): {added.title}")
     return 0

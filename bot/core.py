@@ -15,6 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from corpus.extraction import Extracted, extract_file, extract_page
+from corpus.fetching import FetchedPage
 from corpus.store import Article, NewArticle, StoredPassage
 from index.answers import Answer
 from index.library import AddedArticle, Library, Progress, Stats
@@ -61,9 +63,21 @@ class AsyncLibrary:
         """Record a 👍 or 👎."""
         await self._run(self.library.record_vote, answer_id, user_id=user_id, vote=vote)
 
-    async def add_article(self, article: NewArticle) -> AddedArticle:
-        """Add an article."""
-        return await self._run(self.library.add_article, article)
+    async def add_article(self, article: NewArticle, *, replace: bool = False) -> AddedArticle:
+        """Add an article (or replace the one with the same URL or text)."""
+        return await self._run(self.library.add_article, article, replace=replace)
+
+    async def refuse_known_url(self, url: str, *, guild_id: int | None) -> None:
+        """Refuse a URL the server already has, before fetching it."""
+        await self._run(self.library.refuse_known_url, url, guild_id=guild_id)
+
+    async def extract_page(self, page: FetchedPage) -> Extracted:
+        """The article in a fetched page (extraction runs in its own process, waited on here off the loop)."""
+        return await self._run(extract_page, page.body, page.content_type, page.charset, page.url)
+
+    async def extract_file(self, name: str, data: bytes, *, max_bytes: int) -> Extracted:
+        """The article in an uploaded file."""
+        return await self._run(extract_file, name, data, max_bytes=max_bytes)
 
     async def remove_article(self, article_id: int, *, guild_id: int | None) -> Article:
         """Remove an article visible to the server."""

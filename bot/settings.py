@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from corpus.fetching import AddressPolicy, allow_all, public_only
 from corpus.readers import BadInput
 
 
@@ -55,6 +56,12 @@ class BotSettings:
     max_file_bytes: int = 2_000_000
     api_base: str | None = None
     gateway_url: str | None = None
+    allow_private_urls: bool = False
+
+    @property
+    def address_policy(self) -> AddressPolicy:
+        """Which addresses /article add url: may fetch from."""
+        return allow_all if self.allow_private_urls else public_only
 
     @classmethod
     def from_env(cls) -> BotSettings:
@@ -72,4 +79,5 @@ class BotSettings:
             max_file_bytes=int(_number("MAX_FILE_BYTES", 2_000_000)),
             api_base=os.environ.get("DISCORD_API_BASE") or None,
             gateway_url=os.environ.get("DISCORD_GATEWAY_URL") or None,
+            allow_private_urls=os.environ.get("ALLOW_PRIVATE_URLS") == "1",
         )

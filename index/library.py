@@ -208,6 +208,13 @@ class Library:
             self._save()
         return AddedArticle(duplicate, article.title, len(spans), replaced=True)
 
+    def refuse_known_url(self, url: str, *, guild_id: int | None = None) -> None:
+        """Raise :class:`DuplicateArticle` when the server already has an article from ``url`` (before fetching it)."""
+        self.index  # noqa: B018
+        found = self.store.find_duplicate("", url, guild_id)
+        if found is not None:
+            raise DuplicateArticle(found)
+
     def import_articles(
         self, rows: Iterable[ImportRow], *, progress: Callable[[int], None] | None = None, batch_size: int = 32
     ) -> ImportReport:

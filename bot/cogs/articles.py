@@ -11,14 +11,15 @@ from discord.ext import commands
 
 from bot.checks import moderator_only
 from bot.rendering import article_embed, article_list_embed, shorten
+from corpus.extraction import HTML_SUFFIXES, TEXT_SUFFIXES, Extracted, make_article
+from corpus.fetching import fetch_page
 from corpus.readers import BadInput, parse_date, read_text
-from corpus.store import Article, NewArticle
+from corpus.store import Article
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
 
 PER_PAGE = 10
-TEXT_FILES = {".txt", ".md", ".markdown"}
 
 
 def plural(n: int, noun: str) -> str:
@@ -91,14 +92,15 @@ class Articles(commands.Cog):
         matches = [a for a in articles if needle in a.title.lower() or needle == str(a.id)]
         return [app_commands.Choice(name=shorten(f"#{a.id} {a.title}", 100), value=a.id) for a in matches[-25:]]
 
-    @article.command(name="add", description="Add an article: paste text or attach a .txt or .md file.")
+    @article.command(name="add", description="Add an article: a link, an attached .txt/.md/.html file, or pasted text.")
     @app_commands.describe(
         text="The article's text, pasted",
-        file="A .txt or .md file with the article",
-        url="The article's address (fetching is not available yet)",
-        title="Title (default: the first line)",
-        source="Outlet, e.g. Reuters",
-        date="Publication date, YYYY-MM-DD",
+        file="A .txt, .md or .html file with the article",
+        url="The article's address; I fetch the page and keep its main text",
+        title="Title (default: the page's title, or the file's first line)",
+        source="Outlet, e.g. Reuters (default: the site's name)",
+        date="Publication date, YYYY-MM-DD (default: the page's date)",
+        replace="Update the article with the same link or text instead of refusing it",
     )
     @moderator_only()
     async def add(
@@ -110,36 +112,44 @@ class Articles(commands.Cog):
         title: str | None = None,
         source: str | None = None,
         date: str | None = None,
+        replace: bool = False,
     ) -> None:
         """Add an article to this server's articles and say what was added."""
         if sum(x is not None for x in (text, file, url)) != 1:
             raise BadInput("give exactly one of text, file or url")
-        if url is not None:
-            raise BadInput("adding from a URL is not available yet: paste the text or attach a .txt or .md file")
         published = parse_date(date, strict=True)
+        limit = self.bot.settings.max_file_bytes
         if file is not None:
             suffix = PurePath(file.filename).suffix.lower()
-            if suffix not in TEXT_FILES:
-                raise BadInput(f"{file.filename}: only .txt and .md files can be added for now")
-            limit = self.bot.settings.max_file_bytes
-            if file.size > limit:
+            if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
+                raise BadInput(f"{file.filename}: only .txt, .md and .html files can be added")
+            if file.size > limit:  # checked before downloading anything
                 raise BadInput(f"{file.filename} is {_size(file.size)}; the limit is {_size(limit)}")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        if file is not None:
-            document = read_text(await file.read(), file.filename)
+        core = self.bot.core
+        if url is not None:
+            if not replace:
+                await core.refuse_known_url(url, guild_id=interaction.guild_id)
+            page = await fetch_page(url, policy=self.bot.settings.address_policy)
+            extracted = await core.extract_page(page)
+        elif file is not None:
+            extracted = await core.extract_file(file.filename, await file.read(), max_bytes=limit)
         else:
             document = read_text((text or "").encode(), "the pasted text")
-        article = NewArticle(
-            title=title or document.suggested_title or "Untitled article",
-            text=document.text,
+            extracted = Extracted(text=document.text, title=document.suggested_title)
+        article = make_article(
+            extracted,
+            title=title,
             source=source,
             published=published,
+            url=url,
             added_by=str(interaction.user.id),
             guild_id=interaction.guild_id,
         )
-        added = await self.bot.core.add_article(article)
+        added = await core.add_article(article, replace=replace)
+        verb = "Replaced" if added.replaced else "Added"
         await interaction.followup.send(
-            f"Added article #{added.id} “{shorten(added.title, 200)}” ({plural(added.passages, 'passage')}).",
+            f"{verb} article #{added.id} “{shorten(added.title, 200)}” ({plural(added.passages, 'passage')}).",
             ephemeral=True,
         )
 

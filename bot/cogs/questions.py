@@ -22,7 +22,7 @@ You can also mention me with a question, when the server's admins have enabled t
 **More sources** shows the next passages; 👍 / 👎 tell the moderators whether the answer helped.
 
 Moderators (Manage Messages, or a moderator role):
-**/article add** `text` | `file` (.txt, .md) — plus optional `title`, `source`, `date`
+**/article add** `url` | `file` (.txt, .md, .html) | `text` — plus optional `title`, `source`, `date`, `replace`
 **/article remove** `article` · **/article list** · **/article show** `article`
 
 Admins (Administrator, Manage Server, or an admin role):

@@ -182,6 +182,7 @@ class StandInDiscord:
         self.identified = threading.Event()
         self.synced = threading.Event()
         self.attachments: dict[str, tuple[bytes, str]] = {}
+        self.pages: dict[str, str] = {}
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._ws: web.WebSocketResponse | None = None
@@ -257,6 +258,7 @@ class StandInDiscord:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/", self._gateway)
         app.router.add_get("/attachments/{id}/{name}", self._attachment)
+        app.router.add_get("/pages/{name}", self._page)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -376,6 +378,14 @@ class StandInDiscord:
             "edited_timestamp": None,
             "flags": body.get("flags", 0),
         }
+
+    def add_page(self, name: str, html: str) -> str:
+        """Serve a web page (a news site, for `/article add url:`); return its URL."""
+        self.pages[name] = html
+        return f"http://127.0.0.1:{self.port}/pages/{name}"
+
+    async def _page(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.pages[request.match_info["name"]].encode(), headers={"Content-Type": "text/html"})
 
     async def _attachment(self, request: web.Request) -> web.Response:
         content, content_type = self.attachments[f"{request.match_info['id']}/{request.match_info['name']}"]
