@@ -33,6 +33,14 @@ def elapsed_ms(interaction: discord.Interaction) -> int:
     return int((discord.utils.utcnow() - interaction.created_at).total_seconds() * 1000)
 
 
+def as_sentence(message: str) -> str:
+    """The core's message as a sentence: capitalised (unless it starts with a file name) and ended."""
+    first = message.split(" ", 1)[0]
+    if first.isalpha():
+        message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
 async def reply_privately(interaction: discord.Interaction, text: str) -> None:
     """Say ``text`` to the user alone, whether or not the interaction was already answered."""
     if interaction.response.is_done():
@@ -58,7 +66,7 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
         elif isinstance(cause, app_commands.CommandOnCooldown):
             text, outcome = f"Slow down a little: try again in {max(1, round(cause.retry_after))} s.", "cooldown"
         elif isinstance(cause, BadInput):
-            text, outcome = f"{str(cause)[:1].upper()}{str(cause)[1:]}.", "bad-input"
+            text, outcome = as_sentence(str(cause)), "bad-input"
         elif isinstance(cause, app_commands.CheckFailure):
             text, outcome = "You cannot use this command here.", "refused"
         else:

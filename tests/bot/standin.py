@@ -183,6 +183,7 @@ class StandInDiscord:
         self.synced = threading.Event()
         self.attachments: dict[str, tuple[bytes, str]] = {}
         self.pages: dict[str, str] = {}
+        self.downloads: list[str] = []
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._ws: web.WebSocketResponse | None = None
@@ -388,6 +389,7 @@ class StandInDiscord:
         return web.Response(body=self.pages[request.match_info["name"]].encode(), headers={"Content-Type": "text/html"})
 
     async def _attachment(self, request: web.Request) -> web.Response:
+        self.downloads.append(request.match_info["name"])
         content, content_type = self.attachments[f"{request.match_info['id']}/{request.match_info['name']}"]
         return web.Response(body=content, headers={"Content-Type": content_type})
 

@@ -211,6 +211,19 @@ def test_moderator_adds_by_url_and_html_file(bot: Bot) -> None:
     assert "Alabama to replace touchscreen voting machines" in reply
 
 
+def test_oversized_or_binary_attachments_refused(bot: Bot) -> None:
+    """An attachment over MAX_FILE_BYTES is refused from its declared size, never downloaded; binary is refused."""
+    big = bot.discord.add_attachment("huge.txt", b"a" * 2_100_000, "text/plain")
+    refused = private_text(bot, bot.discord.slash(bot.a, bot.moderator(bot.a), "article", "add", file=big))
+    assert "huge.txt is 2.1 MB; the limit is 2.0 MB" in refused and "huge.txt" not in bot.discord.downloads
+    blob = bot.discord.add_attachment("blob.txt", b"\x00\x01\x02\x03" * 500, "text/plain")
+    assert "binary" in private_text(bot, bot.discord.slash(bot.a, bot.moderator(bot.a), "article", "add", file=blob))
+    pdf = bot.discord.add_attachment("report.pdf", b"%PDF-1.7", "application/pdf")
+    assert "only .txt, .md and .html" in private_text(
+        bot, bot.discord.slash(bot.a, bot.moderator(bot.a), "article", "add", file=pdf)
+    )
+
+
 def test_members_cannot_change_articles(bot: Bot) -> None:
     """A member's add or remove is refused privately and the database is unchanged."""
     before = bot.db("SELECT COUNT(*), (SELECT value FROM meta WHERE key='generation') FROM articles")

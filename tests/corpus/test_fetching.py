@@ -331,6 +331,20 @@ def test_files_html_utf16_binary_and_size() -> None:
         extract_file("report.pdf", b"%PDF", max_bytes=2_000_000)
 
 
+def test_pathological_pages_are_bounded() -> None:
+    """Extraction stops at its time limit, and a page with a huge tree is refused rather than parsed forever."""
+    from corpus.extraction import extract_html
+
+    deep = "<html><body>" + "<div><p>vote</p></div>" * 60_000 + "</body></html>"
+    started = time.monotonic()
+    with pytest.raises(BadInput, match=r"no article text|took longer than 3 s"):
+        extract_html(deep, timeout_s=3)  # refused by the tree-size cap or the clock, whichever comes first
+    assert time.monotonic() - started < 6
+    with pytest.raises(BadInput, match="took longer than"):
+        extract_html(ARTICLE_HTML * 200, timeout_s=0.05)
+    assert "$150 million" in extract_html(ARTICLE_HTML).text  # the worker is replaced and works again
+
+
 def test_tracking_parameters_do_not_make_a_new_url() -> None:
     """The canonical URL drops tracking parameters, fragments, default ports and trailing slashes."""
     canonical = "https://news.example.com/2019/georgia-machines?id=7"
