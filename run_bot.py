@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import os
@@ -249,6 +250,87 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """The latest moderator and admin actions, newest first."""
+    library = open_library(args)
+    entries = library.audit_log(guild_id=args.guild, limit=args.limit, everywhere=args.guild is None)
+    for e in entries:
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "at": e.at,
+                        "guild_id": e.guild_id,
+                        "actor": e.actor,
+                        "action": e.action,
+                        "target": e.target,
+                        "outcome": e.outcome,
+                        "detail": e.detail,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            where = f"server {e.guild_id}" if e.guild_id else "global"
+            detail = f" ({e.detail})" if e.detail else ""
+            print(f"{e.at}  {where:<26} {e.actor:<24} {e.action:<14} {e.target or '-':<30} {e.outcome}{detail}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the database, taken while the bot may be running."""
+    library = open_library(args)
+    target = Path(args.file)
+    if target.is_dir() or not target.parent.is_dir():
+        raise BadInput(f"cannot write a backup to {target}")
+    library.backup(target)
+    articles, passages = library.store.counts()
+    print(f"Backed up {articles} articles ({passages} passages) to {target}.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Check a backup, then swap it in for the database (stop the bot first)."""
+    from corpus.store import restore_database
+    from index.library import DATABASE
+    from index.vectors import forget_index
+
+    source = Path(args.file)
+    if not source.is_file():
+        raise BadInput(f"no such file: {source}")
+    data_dir = _data_dir(args)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    kept = restore_database(source, data_dir / DATABASE)
+    forget_index(data_dir)  # derived from the old database: rebuilt from the restored one at next start
+    library = open_library(args)
+    articles, passages = library.stats().articles, library.store.counts()[1]
+    print(f"Restored {articles} articles ({passages} passages) from {source}.")
+    if kept:
+        print(f"The previous database is kept as {kept}.")
+    return 0
+
+
+AUDITED = {"add", "import", "remove", "rebuild", "backup", "restore"}
+
+
+def record(args: argparse.Namespace, outcome: str, detail: str | None = None) -> None:
+    """Put a command-line moderator or admin action in the audit log (best effort)."""
+    if args.command not in AUDITED:
+        return
+    target = str(getattr(args, "file", None) or getattr(args, "id", None) or "") or None
+    try:
+        open_library(args).record_action(
+            actor=f"cli:{getpass.getuser()}",
+            guild_id=getattr(args, "guild", None),
+            action=args.command,
+            target=target,
+            outcome=outcome,
+            detail=detail,
+        )
+    except (BadInput, StoreError, OSError):
+        log.warning("could not record %s in the audit log", args.command)
+
+
 def cmd_bot(args: argparse.Namespace) -> int:
     """Start the Discord bot when DISCORD_TOKEN is set; otherwise say how."""
     if not os.environ.get("DISCORD_TOKEN"):
@@ -314,6 +396,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     rebuild = sub.add_parser("rebuild", parents=[common, quiet], help="re-embed everything and swap the index")
     rebuild.set_defaults(run=cmd_rebuild)
+
+    audit = sub.add_parser("audit", parents=[common, scoped], help="the latest moderator and admin actions")
+    audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--json", action="store_true")
+    audit.set_defaults(run=cmd_audit)
+
+    backup = sub.add_parser("backup", parents=[common], help="copy the database consistently, even while the bot runs")
+    backup.add_argument("file")
+    backup.set_defaults(run=cmd_backup)
+
+    restore = sub.add_parser("restore", parents=[common], help="check a backup and swap it in (stop the bot first)")
+    restore.add_argument("file")
+    restore.set_defaults(run=cmd_restore)
     parser.set_defaults(run=cmd_bot)
     return parser
 
@@ -328,13 +423,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = build_parser().parse_args(argv)
     try:
-        return int(args.run(args))
+        status = int(args.run(args))
     except (BadInput, StoreError) as exc:
+        record(args, "refused", str(exc))
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    record(args, "ok")
+    return status
 
 
 if __name__ == "__main__":

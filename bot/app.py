@@ -33,6 +33,37 @@ def elapsed_ms(interaction: discord.Interaction) -> int:
     return int((discord.utils.utcnow() - interaction.created_at).total_seconds() * 1000)
 
 
+AUDITED_GROUPS = {"article", "index"}
+
+
+async def audit(interaction: discord.Interaction, outcome: str, detail: str | None = None) -> None:
+    """Record a moderator or admin command, whatever its outcome (reading ones included)."""
+    command = interaction.command
+    if command is None or command.qualified_name.split(" ")[0] not in AUDITED_GROUPS:
+        return
+    namespace = interaction.namespace
+    target = next(
+        (
+            str(getattr(value, "filename", value))
+            for key in ("article", "url", "file", "title")
+            if (value := getattr(namespace, key, None)) is not None
+        ),
+        None,
+    )
+    bot: NewsBot = interaction.client  # type: ignore[assignment]
+    try:
+        await bot.core.record_action(
+            actor=str(interaction.user.id),
+            guild_id=interaction.guild_id,
+            action=command.qualified_name,
+            target=target,
+            outcome=outcome,
+            detail=detail,
+        )
+    except Exception:  # the audit log must never break the command it records
+        log.exception("%s could not be recorded in the audit log", describe(interaction))
+
+
 def as_sentence(message: str) -> str:
     """The core's message as a sentence: capitalised (unless it starts with a file name) and ended."""
     first = message.split(" ", 1)[0]
@@ -73,6 +104,7 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
             log.error("%s failed", describe(interaction), exc_info=cause)
             text, outcome = "Something went wrong on my side; the admins can find it in the log.", "error"
         log.info("%s latency_ms=%d outcome=%s", describe(interaction), elapsed_ms(interaction), outcome)
+        await audit(interaction, outcome, text)
         try:
             await reply_privately(interaction, text)
         except discord.HTTPException:
@@ -113,8 +145,9 @@ class NewsBot(commands.Bot):
             log.info("synced %d commands globally (they can take up to an hour to appear)", len(synced))
 
     async def on_app_command_completion(self, interaction: discord.Interaction, command: app_commands.Command) -> None:
-        """One log line per successful command."""
+        """One log line per successful command, and an audit entry for moderator and admin ones."""
         log.info("%s latency_ms=%d outcome=ok", describe(interaction), elapsed_ms(interaction))
+        await audit(interaction, "ok")
 
     async def close(self) -> None:
         """Disconnect, then let running core calls finish and close the database."""

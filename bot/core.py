@@ -17,7 +17,7 @@ from typing import ParamSpec, TypeVar
 
 from corpus.extraction import Extracted, extract_file, extract_page
 from corpus.fetching import FetchedPage
-from corpus.store import Article, NewArticle, StoredPassage
+from corpus.store import Article, AuditEntry, NewArticle, StoredPassage
 from index.answers import Answer
 from index.library import AddedArticle, Library, Progress, Stats
 
@@ -94,6 +94,24 @@ class AsyncLibrary:
     async def count_articles(self, *, guild_id: int | None) -> int:
         """How many articles a server sees."""
         return await self._run(self.library.count_articles, guild_id=guild_id)
+
+    async def record_action(
+        self, *, actor: str, guild_id: int | None, action: str, target: str | None, outcome: str, detail: str | None
+    ) -> None:
+        """Add an entry to the audit log."""
+        await self._run(
+            self.library.record_action,
+            actor=actor,
+            guild_id=guild_id,
+            action=action,
+            target=target,
+            outcome=outcome,
+            detail=detail,
+        )
+
+    async def audit_log(self, *, guild_id: int | None, limit: int = 20) -> list[AuditEntry]:
+        """The server's latest moderator and admin actions."""
+        return await self._run(self.library.audit_log, guild_id=guild_id, limit=limit)
 
     async def stats(self) -> Stats:
         """Counts, model, data directory."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -78,6 +79,16 @@ CREATE TABLE IF NOT EXISTS votes (
     voted_at  TEXT NOT NULL,
     PRIMARY KEY (answer_id, user_id)
 );
+CREATE TABLE IF NOT EXISTS audit (        -- every moderator and admin action, refused ones too
+    id       INTEGER PRIMARY KEY,
+    at       TEXT NOT NULL,
+    guild_id INTEGER,
+    actor    TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    target   TEXT,
+    outcome  TEXT NOT NULL,
+    detail   TEXT
+);
 CREATE TABLE IF NOT EXISTS embeddings (
     passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
     model      TEXT NOT NULL,
@@ -118,6 +129,20 @@ class Article:
     guild_id: int | None
     content_hash: str
     passage_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One recorded moderator or admin action."""
+
+    id: int
+    at: str
+    guild_id: int | None
+    actor: str
+    action: str
+    target: str | None
+    outcome: str
+    detail: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +237,8 @@ class PassageStore:
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
         except sqlite3.DatabaseError as exc:
             raise StoreError(
-                f"the database {path} is damaged or not a database ({exc}); move it aside and restore it from a backup"
+                f"the database {path} is damaged or not a database ({exc}); move it aside and restore it"
+                " from a backup with `python run_bot.py restore BACKUP_FILE`"
             ) from exc
 
     def close(self) -> None:
@@ -491,6 +517,87 @@ class PassageStore:
             str(u): int(v) for u, v in self._query("SELECT user_id, vote FROM votes WHERE answer_id = ?", (answer_id,))
         }
 
+    # -- the audit log ----------------------------------------------------------------
+
+    def log_action(
+        self,
+        *,
+        guild_id: int | None,
+        actor: str,
+        action: str,
+        target: str | None,
+        outcome: str,
+        detail: str | None = None,
+    ) -> None:
+        """Record who did what, where, and how it ended."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO audit (at, guild_id, actor, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (now, guild_id, actor, action, target, outcome, detail),
+            )
+
+    def audit_log(self, guild_id: int | None, *, limit: int = 50, everywhere: bool = False) -> list[AuditEntry]:
+        """The latest actions in one server (or everywhere), newest first."""
+        where = "1" if everywhere else "guild_id IS ?"
+        rows = self._query(
+            f"SELECT id, at, guild_id, actor, action, target, outcome, detail FROM audit WHERE {where}"
+            " ORDER BY id DESC LIMIT ?",
+            ([] if everywhere else [guild_id]) + [limit],
+        )
+        return [AuditEntry(*row) for row in rows]
+
+    # -- backups ----------------------------------------------------------------------
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the database, taken online (writers may carry on meanwhile)."""
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            with self._lock, sqlite3.connect(tmp) as copy:
+                self._db.backup(copy)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file: "ok" when healthy."""
         return str(self._query("PRAGMA integrity_check")[0][0])
+
+
+REQUIRED_TABLES = {"meta", "articles", "passages", "embeddings"}
+
+
+def restore_database(backup: Path, database: Path) -> Path | None:
+    """Check ``backup``, then swap it in for ``database``; return where the old database was kept.
+
+    Nothing may have the database open (stop the bot first). The old file is kept
+    beside it, so a restore loses nothing either.
+    """
+    try:
+        with sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as check:
+            verdict = check.execute("PRAGMA integrity_check").fetchone()[0]
+            tables = {r[0] for r in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{backup} is not a usable backup ({exc})") from None
+    if verdict != "ok":
+        raise StoreError(f"{backup} is damaged ({verdict}); it was not restored")
+    if not REQUIRED_TABLES.issubset(tables):
+        raise StoreError(f"{backup} is not a backup of this bot's articles")
+    staged = database.with_name(f".{database.name}.restoring")
+    kept = None
+    with sqlite3.connect(staged) as copy, sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as source:
+        source.backup(copy)
+    with open(staged, "rb+") as f:
+        os.fsync(f.fileno())
+    if database.exists():
+        with sqlite3.connect(database) as current:  # fold the WAL in, so no stale WAL meets the new file
+            current.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        kept = database.with_name(f"{database.name}.before-restore-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+        os.replace(database, kept)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    os.replace(staged, database)
+    return kept

@@ -19,7 +19,15 @@ import numpy as np
 from corpus.builtin import builtin_article
 from corpus.chunking import Span, chunk_article
 from corpus.readers import BadInput, ImportRow, RowError
-from corpus.store import Article, NewArticle, PassageStore, StoredPassage, content_hash, normalise_url
+from corpus.store import (
+    Article,
+    AuditEntry,
+    NewArticle,
+    PassageStore,
+    StoredPassage,
+    content_hash,
+    normalise_url,
+)
 from index.answers import Answer, Candidate, drop_duplicates, make_quote, mark_best_sentence, passage_sentences
 from index.encoder import Encoder, SentenceTransformerEncoder
 from index.vectors import FlatIndex, IndexUnusable, build_index, load_index, save_index
@@ -375,6 +383,31 @@ class Library:
             cursor += len(spans)
             quotes.append(make_quote(candidate.passage, candidate.score, best))
         return Answer(question, answered=True, quotes=quotes)
+
+    # -- looking after it -------------------------------------------------------------
+
+    def record_action(
+        self,
+        *,
+        actor: str,
+        guild_id: int | None,
+        action: str,
+        target: str | None,
+        outcome: str,
+        detail: str | None = None,
+    ) -> None:
+        """Add a moderator or admin action to the audit log."""
+        self.store.log_action(
+            guild_id=guild_id, actor=actor, action=action, target=target, outcome=outcome, detail=detail
+        )
+
+    def audit_log(self, *, guild_id: int | None, limit: int = 50, everywhere: bool = False) -> list[AuditEntry]:
+        """The latest recorded actions, newest first."""
+        return self.store.audit_log(guild_id, limit=limit, everywhere=everywhere)
+
+    def backup(self, target: Path) -> None:
+        """Write a consistent copy of the database to ``target`` while everything keeps running."""
+        self.store.backup_to(target)
 
     # -- feedback ---------------------------------------------------------------------
 

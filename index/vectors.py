@@ -190,6 +190,13 @@ def save_index(index: FlatIndex, directory: Path, *, model: str, generation: int
     return manifest
 
 
+def forget_index(directory: Path) -> None:
+    """Delete the saved index and its manifest (after a restore they describe another database)."""
+    (directory / MANIFEST).unlink(missing_ok=True)
+    for path in directory.glob("passages-*.faiss"):
+        path.unlink(missing_ok=True)
+
+
 def load_index(directory: Path, *, model: str, generation: int) -> FlatIndex:
     """Load the saved index if it is intact and current; otherwise raise :class:`IndexUnusable`."""
     try:

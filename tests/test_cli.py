@@ -233,3 +233,53 @@ def test_help_lists_every_command(tmp_path: Path) -> None:
     result = run_cli("--help", data_dir=tmp_path)
     for command in ("ask", "add", "import", "remove", "list", "show", "stats", "rebuild"):
         assert command in result.stdout
+
+
+def test_audit_log_records_actions_and_refusals(data_dir: Path, tmp_path: Path) -> None:
+    """Every command-line change is in `audit`, with who, what and the outcome, refusals included."""
+    path = tmp_path / "ohio.txt"
+    path.write_text(ARTICLE, encoding="utf-8")
+    assert run_cli("add", str(path), "--title", "Ohio audits", data_dir=data_dir).returncode == 0
+    assert run_cli("remove", "999", data_dir=data_dir).returncode == 1
+    assert run_cli("remove", "2", data_dir=data_dir).returncode == 0
+    entries = [json.loads(line) for line in run_cli("audit", "--json", data_dir=data_dir).stdout.splitlines()]
+    assert [(e["action"], e["target"], e["outcome"]) for e in entries] == [
+        ("remove", "2", "ok"),
+        ("remove", "999", "refused"),
+        ("add", str(path), "ok"),
+    ]
+    assert entries[1]["detail"] == "there is no article #999"
+    assert all(e["actor"].startswith("cli:") and e["at"] for e in entries)
+
+
+def test_backup_and_restore_round_trip(data_dir: Path, tmp_path: Path) -> None:
+    """A backup restored over later changes brings back exactly the backed-up articles, and answers from them."""
+    path = tmp_path / "ohio.txt"
+    path.write_text(ARTICLE, encoding="utf-8")
+    assert run_cli("add", str(path), "--title", "Ohio audits", data_dir=data_dir).returncode == 0
+    backup = tmp_path / "articles-backup.sqlite3"
+    made = run_cli("backup", str(backup), data_dir=data_dir)
+    assert made.returncode == 0 and made.stdout.strip() == f"Backed up 2 articles (11 passages) to {backup}."
+    assert run_cli("remove", "2", data_dir=data_dir).returncode == 0
+    restored = run_cli("restore", str(backup), data_dir=data_dir)
+    assert restored.returncode == 0, restored.stderr
+    assert restored.stdout.startswith(f"Restored 2 articles (11 passages) from {backup}.")
+    assert "The previous database is kept as" in restored.stdout
+    listed = [json.loads(line)["title"] for line in run_cli("list", "--json", data_dir=data_dir).stdout.splitlines()]
+    assert listed == ["Washington accuses Tehran, Moscow of attempts to interfere in the campaign", "Ohio audits"]
+    answer = json.loads(run_cli("ask", "who is the ohio secretary of state", "--json", data_dir=data_dir).stdout)
+    assert any("LaRose" in q["text"] for q in answer["quotes"])
+
+
+def test_restore_refuses_a_damaged_or_foreign_file(data_dir: Path, tmp_path: Path) -> None:
+    """A file that is not a healthy backup of this bot is refused and the current database stays."""
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"SQLite format 3\x00" + b"\x00" * 4000)
+    other = tmp_path / "other.sqlite3"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE notes (x)")
+    before = db_state(data_dir)
+    for bad in (junk, other, tmp_path / "missing.sqlite3"):
+        result = run_cli("restore", str(bad), data_dir=data_dir)
+        assert result.returncode == 1 and result.stderr.startswith("error: "), result.stderr
+    assert db_state(data_dir) == before

@@ -1,4 +1,4 @@
-"""Admins look after the index: ``/index rebuild`` and ``/index stats``."""
+"""Admins look after the index: ``/index rebuild``, ``/index stats`` and ``/index audit``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 from discord.ext import commands
+from discord.utils import escape_markdown
 
 from bot.checks import admin_only
+from bot.rendering import shorten
 from corpus.readers import BadInput
 
 if TYPE_CHECKING:
@@ -62,6 +64,21 @@ class Admin(commands.Cog):
                 content=f"Rebuilt the index: {count} passages re-embedded with {stats.model} "
                 f"in {time.monotonic() - started:.0f} s."
             )
+
+    @index.command(name="audit", description="The latest moderator and admin actions in this server.")
+    @admin_only()
+    async def audit(self, interaction: discord.Interaction) -> None:
+        """Who did what and when, privately."""
+        entries = await self.bot.core.audit_log(guild_id=interaction.guild_id, limit=20)
+        lines = [
+            f"`{e.at[:16].replace('T', ' ')}` <@{e.actor}> **{e.action}**"
+            f" {escape_markdown(shorten(e.target or '', 60))} — {e.outcome}"
+            for e in entries
+        ]
+        embed = discord.Embed(
+            title="Audit log", description="\n".join(lines) or "Nothing recorded yet.", colour=discord.Colour(0x2B6CB0)
+        )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @index.command(name="stats", description="Articles, passages, index size and model.")
     @admin_only()

@@ -27,7 +27,8 @@ Moderators (Manage Messages, or a moderator role):
 
 Admins (Administrator, Manage Server, or an admin role):
 **/index rebuild** — re-embed every passage (questions keep being answered meanwhile)
-**/index stats** — articles, passages, model"""
+**/index stats** — articles, passages, model
+**/index audit** — who added, removed or rebuilt what, and when"""
 
 
 def ask_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:

@@ -341,6 +341,24 @@ def test_rebuild_while_questions_keep_being_answered(bot: Bot) -> None:
     assert "Passages" in stats and "all-MiniLM-L6-v2" in stats
 
 
+def test_backup_while_the_bot_runs_and_audit_shows_actions(bot: Bot, tmp_path: Path) -> None:
+    """`backup` copies the live database consistently; /index audit shows moderators' actions, refusals too."""
+    from tests.test_cli import run_cli
+
+    backup = tmp_path / "live.sqlite3"
+    result = run_cli("backup", str(backup), data_dir=bot.data_dir)
+    assert result.returncode == 0 and result.stdout.startswith("Backed up ")
+    with sqlite3.connect(backup) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert (
+            db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == bot.db("SELECT COUNT(*) FROM articles")[0][0]
+        )
+    audit = private_text(bot, bot.discord.slash(bot.a, bot.member(bot.a, bot.a.admin_role), "index", "audit"))
+    assert "article add" in audit and "— ok" in audit and "— refused" in audit
+    refused = private_text(bot, bot.discord.slash(bot.a, bot.moderator(bot.a), "index", "audit"))
+    assert "Only admins" in refused
+
+
 def test_help_lists_commands(bot: Bot) -> None:
     """/help answers privately with every command."""
     text = private_text(bot, bot.discord.slash(bot.a, bot.member(bot.a), "help"))
