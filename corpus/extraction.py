@@ -9,6 +9,7 @@ per line, stored with blank lines between them so each becomes a passage.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import multiprocessing.pool
 import re
@@ -91,8 +92,17 @@ class _Worker:
                 self._pool = None
                 raise BadInput(f"the page took longer than {timeout_s:.0f} s to read; it was not added") from None
 
+    def close(self) -> None:
+        """Stop the worker process (at exit, before the interpreter tears the pool down)."""
+        with self._lock:
+            if self._pool is not None:
+                self._pool.terminate()
+                self._pool.join()
+                self._pool = None
+
 
 _worker = _Worker()
+atexit.register(_worker.close)
 
 
 def extract_html(html: str, url: str | None = None, *, timeout_s: float = EXTRACTION_TIMEOUT_S) -> Extracted:
