@@ -184,6 +184,7 @@ class StandInDiscord:
         self.attachments: dict[str, tuple[bytes, str]] = {}
         self.pages: dict[str, str] = {}
         self.downloads: list[str] = []
+        self.reject_token = False  # answer 401 to the bot's login, as Discord does for a bad token
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._ws: web.WebSocketResponse | None = None
@@ -418,6 +419,8 @@ class StandInDiscord:
         method, path = call.method, call.path
         parts = path.strip("/").split("/")
         if path == "/users/@me":
+            if self.reject_token:
+                return self._json({"message": "401: Unauthorized", "code": 0}, status=401)
             return self._json(user_json(self.bot_user_id, "NewsBot", bot=True))
         if path in {"/applications/@me", "/oauth2/applications/@me"}:
             return self._json(

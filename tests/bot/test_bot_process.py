@@ -359,6 +359,82 @@ def test_backup_while_the_bot_runs_and_audit_shows_actions(bot: Bot, tmp_path: P
     assert "Only admins" in refused
 
 
+def test_authorization_matrix(bot: Bot) -> None:
+    """Every moderator and admin command for each kind of user: only the intended succeed; refusals change nothing."""
+    a = bot.a
+    people = {
+        "member": bot.member(a),
+        "moderator by permission": bot.member(a, a.moderator_role),
+        "moderator by role": bot.member(a, a.curator_role),
+        "admin": bot.member(a, a.admin_role),
+        "DM": bot.member(a, a.admin_role),
+    }
+    moderators = {"moderator by permission", "moderator by role", "admin"}
+    commands = [
+        ("article", "add", moderators),
+        ("article", "list", moderators),
+        ("article", "show", moderators),
+        ("article", "remove", moderators),
+        ("index", "stats", {"admin"}),
+        ("index", "audit", {"admin"}),
+    ]
+    state = "SELECT COUNT(*), (SELECT value FROM meta WHERE key='generation') FROM articles"
+    for group, sub, intended in commands:
+        for who, person in people.items():
+            options: dict[str, Any] = {}
+            if sub == "add":
+                options = {"text": f"Poll workers were trained twice on the new machines, {who} wrote.", "title": who}
+            elif sub in {"show", "remove"}:
+                options = {"article": 1}
+            before = bot.db(state)
+            reply = private_text(bot, bot.discord.slash(None if who == "DM" else a, person, group, sub, **options))
+            if who == "DM":
+                assert "only works inside a server" in reply, (sub, who, reply)
+            elif who not in intended:
+                assert ("Only moderators" if group == "article" else "Only admins") in reply, (sub, who, reply)
+            else:
+                assert "Only moderators" not in reply and "Only admins" not in reply, (sub, who, reply)
+            if sub == "add" and who in intended:
+                assert bot.db(state)[0][0] == before[0][0] + 1, (sub, who)
+            else:
+                assert bot.db(state) == before, (sub, who)
+            if sub == "remove" and who in intended:
+                assert "shared by every server" in reply  # the built-in article is no server's to remove
+    # A moderator of server B cannot see or remove server A's articles.
+    own = int(bot.db(f"SELECT MAX(id) FROM articles WHERE guild_id = {a.id}")[0][0])
+    outsider = bot.member(bot.b, bot.b.moderator_role)
+    before = bot.db(state)
+    for sub in ("show", "remove"):
+        assert f"no article #{own}" in private_text(
+            bot, bot.discord.slash(bot.b, outsider, "article", sub, article=own)
+        )
+    assert bot.db(state) == before
+
+
+def test_bad_token_is_refused_without_showing_it(tmp_path: Path) -> None:
+    """A token Discord rejects ends the bot with one line that never contains the token."""
+    discord = StandInDiscord()
+    discord.reject_token = True
+    discord.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISCORD")}
+    env |= {
+        "DISCORD_TOKEN": TOKEN,
+        "DISCORD_API_BASE": discord.api_base,
+        "DISCORD_GATEWAY_URL": discord.gateway_url,
+        "BOT_DATA_DIR": str(tmp_path / "data"),
+        "LOG_LEVEL": "DEBUG",
+    }
+    try:
+        proc = subprocess.run(
+            [sys.executable, "run_bot.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        discord.stop()
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == "error: Discord refused the token: check DISCORD_TOKEN"
+    assert TOKEN not in proc.stdout + proc.stderr and TOKEN.split(".")[-1] not in proc.stdout + proc.stderr
+
+
 def test_help_lists_commands(bot: Bot) -> None:
     """/help answers privately with every command."""
     text = private_text(bot, bot.discord.slash(bot.a, bot.member(bot.a), "help"))
