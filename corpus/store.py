@@ -31,8 +31,9 @@ CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- AUTOINCREMENT: an id is never reused, so "remove 7" can never hit a later article.
 CREATE TABLE IF NOT EXISTS articles (
-    id           INTEGER PRIMARY KEY,
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     title        TEXT NOT NULL,
     source       TEXT,
     url          TEXT,
@@ -46,7 +47,7 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
 CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
 CREATE TABLE IF NOT EXISTS passages (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     position   INTEGER NOT NULL,
     start      INTEGER NOT NULL,

@@ -32,6 +32,14 @@ def test_changes_bump_generation_and_cascade(tmp_path: Path) -> None:
     assert len(store.embeddings("m")[0]) == 0
 
 
+def test_ids_are_never_reused(tmp_path: Path) -> None:
+    """After the newest article is removed, the next one gets a new id, never the removed one's."""
+    store = PassageStore(tmp_path / "db.sqlite3")
+    first = _add(store, "A")
+    store.remove_article(first, None)
+    assert _add(store, "B", text=TEXT + " again") == first + 1
+
+
 def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     """A batch that fails part-way stores none of its articles and keeps the generation."""
     store = PassageStore(tmp_path / "db.sqlite3")
