@@ -251,14 +251,27 @@ class PassageStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction that bumps the generation; it commits whole or not at all."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-                self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                raise self._explain(exc) from exc
+
+    def _explain(self, exc: sqlite3.OperationalError) -> StoreError:
+        """One sentence for a failed write: a full disk, a busy database, or what SQLite said."""
+        message = str(exc).lower()
+        if "full" in message:
+            return StoreError(f"the disk holding {self.path} is full; nothing was changed")
+        if "locked" in message or "busy" in message:
+            return StoreError(f"{self.path} is busy with another writer; nothing was changed, try again")
+        return StoreError(f"could not write to {self.path} ({exc}); nothing was changed")
 
     def _query(self, sql: str, params: Sequence[object] | dict[str, object] = ()) -> list[tuple]:
         with self._lock:

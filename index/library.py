@@ -318,8 +318,21 @@ class Library:
         return len(rows)
 
     def _save(self) -> None:
+        """Save the index after a committed change; if that fails, the change stands and the index heals later.
+
+        The change is already in SQLite, so it is not undone: the saved index is left as it was
+        (its manifest names an older generation) and the next start rebuilds it from the database.
+        """
         assert self._index is not None
-        save_index(self._index, self.data_dir, model=self.encoder.name, generation=self.store.generation())
+        try:
+            save_index(self._index, self.data_dir, model=self.encoder.name, generation=self.store.generation())
+        except OSError as exc:
+            log.warning(
+                "index: could not save it in %s (%s); the change is saved in the database and the index"
+                " will be rebuilt from it at the next start",
+                self.data_dir,
+                exc.strerror or exc,
+            )
 
     # -- questions --------------------------------------------------------------------
 
