@@ -11,10 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from corpus.readers import read_import_file
 from index.encoder import SentenceTransformerEncoder
 from index.library import Library
+
+# Property tests: a quick profile in CI, a long one on demand (HYPOTHESIS_PROFILE=long, 10,000 examples each).
+settings.register_profile("quick", max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+settings.register_profile("long", max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))

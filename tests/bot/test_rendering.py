@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.rendering import FIELD_VALUE_LIMIT, answer_embed, marked_quote
@@ -45,7 +45,6 @@ def quotes(draw: st.DrawFn) -> Quote:
     )
 
 
-@settings(max_examples=150, deadline=None)
 @given(question=st.text(min_size=1, max_size=500), found=st.lists(quotes(), min_size=1, max_size=5))
 def test_any_answer_fits_discords_limits(question: str, found: list[Quote]) -> None:
     """Whatever the passages, titles and outlets, the answer embed stays within every limit."""

@@ -7,7 +7,7 @@ import gzip
 import itertools
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from corpus.builtin import SEED_FILE, builtin_article
@@ -91,7 +91,6 @@ def test_boilerplate_lines_split_paragraphs(line: str) -> None:
     ]
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=3000))
 def test_any_text_chunks_to_exact_spans(text: str) -> None:
     """For any Unicode text, chunking never crashes and every span maps back exactly."""
