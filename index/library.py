@@ -25,12 +25,13 @@ from corpus.store import (
     NewArticle,
     PassageStore,
     StoredPassage,
+    StoreError,
     content_hash,
     normalise_url,
 )
 from index.answers import Answer, Candidate, drop_duplicates, make_quote, mark_best_sentence, passage_sentences
 from index.encoder import Encoder, SentenceTransformerEncoder
-from index.vectors import FlatIndex, IndexUnusable, build_index, load_index, save_index
+from index.vectors import MANIFEST, FlatIndex, IndexUnusable, build_index, load_index, save_index
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,14 @@ class Library:
         """Open the data directory (creating it); the model and index load when first needed."""
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = PassageStore(data_dir / DATABASE)
+        database = data_dir / DATABASE
+        if not database.exists() and (data_dir / MANIFEST).exists():
+            # An index without its database means the articles were lost, not that there were none.
+            raise StoreError(
+                f"{database} is missing although {data_dir} holds an index of its articles; restore a backup"
+                " with `python run_bot.py restore BACKUP_FILE` (or delete index.json to start empty)"
+            )
+        self.store = PassageStore(database)
         self.encoder: Encoder = encoder or SentenceTransformerEncoder()
         self.min_score = min_score
         self._index: FlatIndex | None = None

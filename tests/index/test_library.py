@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.store import NewArticle
+from corpus.store import NewArticle, StoreError
 from index.library import DuplicateArticle, Library, UnknownArticle
 from index.vectors import MANIFEST
 
@@ -154,6 +154,16 @@ def test_damaged_index_rebuilt_from_stored_embeddings(library: Library, encoder,
     assert encoder.encoded == before  # recovered from SQLite, nothing re-embedded
     assert "Quarrington" in quoted(reopened.ask("who is sponsoring the ballot armor act"))
     reopened.close()
+
+
+def test_missing_database_is_never_a_silent_empty_corpus(library: Library, encoder) -> None:
+    """A data directory whose database is gone but whose index remains is refused, naming the file and the fix."""
+    library.close()
+    for name in ("articles.sqlite3", "articles.sqlite3-wal", "articles.sqlite3-shm"):
+        (library.data_dir / name).unlink(missing_ok=True)
+    with pytest.raises(StoreError, match=r"articles\.sqlite3 is missing .* restore BACKUP_FILE"):
+        Library(library.data_dir, encoder)
+    assert not (library.data_dir / "articles.sqlite3").exists()
 
 
 def test_index_behind_database_is_rebuilt(library: Library, encoder, tmp_path: Path) -> None:
