@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from discord.ext import commands
 
 from bot.checks import NotAdmin, NotInServer, NotModerator
 from bot.core import AsyncLibrary
+from bot.health import watch_event_loop
 from bot.settings import BotSettings
 from corpus.readers import BadInput
 from index.library import Library
@@ -135,6 +137,8 @@ class NewsBot(commands.Bot):
         log.info("ready to answer from %d articles (%d passages)", stats.articles, stats.passages)
         for cog in COGS:
             await self.load_extension(cog)
+        # Watched from here on: the model load above runs before the gateway connects.
+        self._health = asyncio.create_task(watch_event_loop(self.settings.lag_report_s), name="event-loop-lag")
         if self.settings.dev_guild_id:
             guild = discord.Object(self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)

@@ -57,6 +57,7 @@ class BotSettings:
     api_base: str | None = None
     gateway_url: str | None = None
     allow_private_urls: bool = False
+    lag_report_s: float = 300.0
 
     @property
     def address_policy(self) -> AddressPolicy:
@@ -80,4 +81,5 @@ class BotSettings:
             api_base=os.environ.get("DISCORD_API_BASE") or None,
             gateway_url=os.environ.get("DISCORD_GATEWAY_URL") or None,
             allow_private_urls=os.environ.get("ALLOW_PRIVATE_URLS") == "1",
+            lag_report_s=_number("LAG_REPORT_SECONDS", 300.0),
         )

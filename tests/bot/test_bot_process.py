@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +53,11 @@ class Bot:
             return db.execute(sql).fetchall()
 
 
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory, reuters_dir: Path) -> Iterator[Bot]:
-    """Start the stand-in with servers A and B, then the bot process over a copy of the Reuters data."""
-    base = tmp_path_factory.mktemp("bot")
+@contextmanager
+def running_bot(base: Path, source_data: Path, **settings: str) -> Iterator[Bot]:
+    """The stand-in with servers A and B, and the bot process over a copy of ``source_data``."""
     data_dir = base / "data"
-    shutil.copytree(reuters_dir, data_dir)
+    shutil.copytree(source_data, data_dir)
     discord = StandInDiscord()
     guild_a, guild_b = discord.add_guild("A"), discord.add_guild("B")
     discord.start()
@@ -74,7 +74,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory, reuters_dir: Path) -> Iterator
         "LOG_LEVEL": "INFO",
         "ALLOW_PRIVATE_URLS": "1",  # the news site the tests serve is on 127.0.0.1
         "PYTHONUNBUFFERED": "1",
-    }
+    } | settings
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "run_bot.py"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -91,6 +91,13 @@ def bot(tmp_path_factory: pytest.TempPathFactory, reuters_dir: Path) -> Iterator
         except subprocess.TimeoutExpired:
             proc.kill()
         discord.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory, reuters_dir: Path) -> Iterator[Bot]:
+    """The bot used by this module's tests (a 30 s /ask cooldown)."""
+    with running_bot(tmp_path_factory.mktemp("bot"), reuters_dir) as running:
+        yield running
 
 
 def embed_text(call: Call) -> str:
