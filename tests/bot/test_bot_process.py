@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.bot.standin import Call, Guild, Sent, StandInDiscord
+from tests.bot.standin import Call, Guild, Sent, StandInDiscord, snowflake
 from tests.conftest import REPO
 
 TOKEN = "standin.token.Zm9vYmFyLXNlY3JldC10b2tlbg"  # noqa: S105 - a fake token the logs must never show
@@ -229,6 +229,30 @@ def test_oversized_or_binary_attachments_refused(bot: Bot) -> None:
     assert "only .txt, .md and .html" in private_text(
         bot, bot.discord.slash(bot.a, bot.moderator(bot.a), "article", "add", file=pdf)
     )
+
+
+def test_remove_autocompletes_this_servers_titles(bot: Bot) -> None:
+    """Typing in `article:` suggests this server's own articles by title, never another server's or the shared one."""
+    moderator = bot.moderator(bot.a)
+    private_text(
+        bot,
+        bot.discord.slash(bot.a, moderator, "article", "add", text=ARTICLE.replace("\n\n", " "), title="Ohio tallies"),
+    )
+    typed = {
+        "id": str(snowflake()),
+        "name": "article",
+        "type": 1,
+        "options": [
+            {"name": "remove", "type": 1, "options": [{"name": "article", "type": 4, "value": "ohio", "focused": True}]}
+        ],
+    }
+    sent = bot.discord.interaction(bot.a, moderator, typed, kind=4)
+    answer = callback(bot, sent)
+    assert answer.body["type"] == 8
+    names = [c["name"] for c in answer.body["data"]["choices"]]
+    assert names and all("Ohio" in n for n in names) and any(n.endswith("Ohio tallies") for n in names)
+    in_b = callback(bot, bot.discord.interaction(bot.b, bot.moderator(bot.b), typed, kind=4))
+    assert in_b.body["data"]["choices"] == []
 
 
 def test_members_cannot_change_articles(bot: Bot) -> None:
