@@ -314,8 +314,6 @@ class PassageStore:
         ids: list[tuple[int, list[int]]] = []
         with self._write() as db:
             for article, spans, vectors in batch:
-                if len(spans) != len(vectors):
-                    raise ValueError("every passage needs exactly one embedding")
                 cur = db.execute(
                     "INSERT INTO articles (title, source, url, published, added_by, added_at, guild_id,"
                     " content_hash, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -332,19 +330,28 @@ class PassageStore:
                     ),
                 )
                 article_id = int(cur.lastrowid or 0)
-                passage_ids: list[int] = []
-                for position, (span, vector) in enumerate(zip(spans, vectors, strict=True)):
-                    pcur = db.execute(
-                        "INSERT INTO passages (article_id, position, start, end, text) VALUES (?, ?, ?, ?, ?)",
-                        (article_id, position, span.start, span.end, span.text),
-                    )
-                    db.execute(
-                        "INSERT INTO embeddings VALUES (?, ?, ?, ?)",
-                        (pcur.lastrowid, model, len(vector), np.asarray(vector, dtype=np.float32).tobytes()),
-                    )
-                    passage_ids.append(int(pcur.lastrowid or 0))
-                ids.append((article_id, passage_ids))
+                ids.append((article_id, self._insert_passages(db, article_id, spans, vectors, model)))
         return ids
+
+    @staticmethod
+    def _insert_passages(
+        db: sqlite3.Connection, article_id: int, spans: Sequence[Span], vectors: np.ndarray, model: str
+    ) -> list[int]:
+        """Insert an article's passages with their embeddings (inside the caller's transaction); return their ids."""
+        if len(spans) != len(vectors):
+            raise ValueError("every passage needs exactly one embedding")
+        passage_ids = []
+        for position, (span, vector) in enumerate(zip(spans, vectors, strict=True)):
+            cur = db.execute(
+                "INSERT INTO passages (article_id, position, start, end, text) VALUES (?, ?, ?, ?, ?)",
+                (article_id, position, span.start, span.end, span.text),
+            )
+            db.execute(
+                "INSERT INTO embeddings VALUES (?, ?, ?, ?)",
+                (cur.lastrowid, model, len(vector), np.asarray(vector, dtype=np.float32).tobytes()),
+            )
+            passage_ids.append(int(cur.lastrowid or 0))
+        return passage_ids
 
     def replace_article(
         self, article_id: int, article: NewArticle, spans: Sequence[Span], vectors: np.ndarray, model: str
@@ -366,17 +373,7 @@ class PassageStore:
                     article_id,
                 ),
             )
-            new = []
-            for position, (span, vector) in enumerate(zip(spans, vectors, strict=True)):
-                cur = db.execute(
-                    "INSERT INTO passages (article_id, position, start, end, text) VALUES (?, ?, ?, ?, ?)",
-                    (article_id, position, span.start, span.end, span.text),
-                )
-                db.execute(
-                    "INSERT INTO embeddings VALUES (?, ?, ?, ?)",
-                    (cur.lastrowid, model, len(vector), np.asarray(vector, dtype=np.float32).tobytes()),
-                )
-                new.append(int(cur.lastrowid or 0))
+            new = self._insert_passages(db, article_id, spans, vectors, model)
         return old, new
 
     def remove_article(self, article_id: int, guild_id: int | None) -> tuple[Article, list[int]] | None:
