@@ -112,11 +112,6 @@ def read_text(data: bytes, name: str) -> TextDocument:
     return TextDocument(text, title)
 
 
-def read_text_file(path: Path) -> TextDocument:
-    """Read a .txt or .md article from disk."""
-    return read_text(_read_bytes(path), str(path))
-
-
 @dataclass(frozen=True, slots=True)
 class RowError:
     """A row of an import file that could not be read; the rest of the file still goes in."""

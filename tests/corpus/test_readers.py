@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from corpus.readers import BadInput, RowError, outlet_from_dateline, parse_date, read_import_file, read_text_file
+from corpus.readers import (
+    BadInput,
+    RowError,
+    outlet_from_dateline,
+    parse_date,
+    read_file_bytes,
+    read_import_file,
+    read_text,
+)
 
 TEXT = "WASHINGTON (Reuters) - Election officials said on Monday that the new voting machines passed audits."
 
@@ -62,6 +70,11 @@ def test_unreadable_import_files_refused_whole(tmp_path: Path, content: bytes, m
     path.write_bytes(content)
     with pytest.raises(BadInput, match=message):
         read_import_file(path)
+
+
+def read_text_file(path: Path):
+    """Read a text file the way `add FILE` does."""
+    return read_text(read_file_bytes(path), path.name)
 
 
 def test_text_file_encodings_and_title(tmp_path: Path) -> None:
