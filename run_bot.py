@@ -37,14 +37,17 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 def open_library(args: argparse.Namespace):
     """The core over the chosen data directory, configured from the environment."""
-    from index.encoder import DEFAULT_MODEL, SentenceTransformerEncoder
+    from index.encoder import DEFAULT_MODEL, PRECISIONS, SentenceTransformerEncoder
     from index.library import DEFAULT_MIN_SCORE, Library
 
     try:
         min_score = float(os.environ.get("MIN_SCORE") or DEFAULT_MIN_SCORE)
     except ValueError as exc:
         raise BadInput(f"MIN_SCORE must be a number, not {os.environ['MIN_SCORE']!r}") from exc
-    encoder = SentenceTransformerEncoder(os.environ.get("MODEL_NAME") or DEFAULT_MODEL)
+    precision = os.environ.get("MODEL_PRECISION") or "auto"
+    if precision not in PRECISIONS:
+        raise BadInput(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    encoder = SentenceTransformerEncoder(os.environ.get("MODEL_NAME") or DEFAULT_MODEL, precision=precision)
     return Library(_data_dir(args), encoder, min_score=min_score)
 
 

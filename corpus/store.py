@@ -94,9 +94,14 @@ CREATE TABLE IF NOT EXISTS embeddings (
     passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
     model      TEXT NOT NULL,
     dim        INTEGER NOT NULL,
-    vector     BLOB NOT NULL
+    vector     BLOB NOT NULL,
+    sentences  BLOB             -- the passage's sentences' vectors (sentences x dim), for marking
 );
 """
+
+
+#: One article to store: the article, its passages, their vectors and each passage's sentence vectors.
+ArticleRows = tuple["NewArticle", Sequence[Span], np.ndarray, Sequence[np.ndarray | None]]
 
 
 class StoreError(Exception):
@@ -233,6 +238,9 @@ class PassageStore:
             self._db.execute("PRAGMA busy_timeout=10000")
             had_fts = bool(self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'passages_fts'").fetchall())
             self._db.executescript(SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(embeddings)")}
+            if "sentences" not in columns:  # a database from before sentence vectors; `rebuild` fills them
+                self._db.execute("ALTER TABLE embeddings ADD COLUMN sentences BLOB")
             if not had_fts:  # a database from before the lexical index: fill it once
                 self._db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
@@ -306,14 +314,14 @@ class PassageStore:
 
     def add_articles(
         self,
-        batch: Sequence[tuple[NewArticle, Sequence[Span], np.ndarray]],
+        batch: Sequence[ArticleRows],
         model: str,
     ) -> list[tuple[int, list[int]]]:
         """Store articles with passages and embeddings in one transaction; return (id, passage ids) each."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         ids: list[tuple[int, list[int]]] = []
         with self._write() as db:
-            for article, spans, vectors in batch:
+            for article, spans, vectors, sentence_vectors in batch:
                 cur = db.execute(
                     "INSERT INTO articles (title, source, url, published, added_by, added_at, guild_id,"
                     " content_hash, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -330,33 +338,38 @@ class PassageStore:
                     ),
                 )
                 article_id = int(cur.lastrowid or 0)
-                ids.append((article_id, self._insert_passages(db, article_id, spans, vectors, model)))
+                passage_ids = self._insert_passages(db, article_id, spans, vectors, sentence_vectors, model)
+                ids.append((article_id, passage_ids))
         return ids
 
     @staticmethod
     def _insert_passages(
-        db: sqlite3.Connection, article_id: int, spans: Sequence[Span], vectors: np.ndarray, model: str
+        db: sqlite3.Connection,
+        article_id: int,
+        spans: Sequence[Span],
+        vectors: np.ndarray,
+        sentence_vectors: Sequence[np.ndarray | None],
+        model: str,
     ) -> list[int]:
         """Insert an article's passages with their embeddings (inside the caller's transaction); return their ids."""
-        if len(spans) != len(vectors):
+        if not len(spans) == len(vectors) == len(sentence_vectors):
             raise ValueError("every passage needs exactly one embedding")
         passage_ids = []
-        for position, (span, vector) in enumerate(zip(spans, vectors, strict=True)):
+        for position, (span, vector, sentences) in enumerate(zip(spans, vectors, sentence_vectors, strict=True)):
             cur = db.execute(
                 "INSERT INTO passages (article_id, position, start, end, text) VALUES (?, ?, ?, ?, ?)",
                 (article_id, position, span.start, span.end, span.text),
             )
             db.execute(
-                "INSERT INTO embeddings VALUES (?, ?, ?, ?)",
-                (cur.lastrowid, model, len(vector), np.asarray(vector, dtype=np.float32).tobytes()),
+                "INSERT INTO embeddings (passage_id, model, dim, vector, sentences) VALUES (?, ?, ?, ?, ?)",
+                (cur.lastrowid, model, len(vector), _blob(vector), None if sentences is None else _blob(sentences)),
             )
             passage_ids.append(int(cur.lastrowid or 0))
         return passage_ids
 
-    def replace_article(
-        self, article_id: int, article: NewArticle, spans: Sequence[Span], vectors: np.ndarray, model: str
-    ) -> tuple[list[int], list[int]]:
+    def replace_article(self, article_id: int, rows: ArticleRows, model: str) -> tuple[list[int], list[int]]:
         """Swap an article's text, metadata and passages in one transaction; return (old, new) passage ids."""
+        article, spans, vectors, sentence_vectors = rows
         with self._write() as db:
             old = [r[0] for r in db.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
             db.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
@@ -373,7 +386,7 @@ class PassageStore:
                     article_id,
                 ),
             )
-            new = self._insert_passages(db, article_id, spans, vectors, model)
+            new = self._insert_passages(db, article_id, spans, vectors, sentence_vectors, model)
         return old, new
 
     def remove_article(self, article_id: int, guild_id: int | None) -> tuple[Article, list[int]] | None:
@@ -478,18 +491,30 @@ class PassageStore:
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), rows[0][1])
         return ids, matrix
 
+    def sentence_vectors(self, passage_ids: Sequence[int], model: str) -> dict[int, np.ndarray]:
+        """The stored sentence vectors of these passages (those that have them), keyed by passage id."""
+        marks = ",".join("?" * len(passage_ids))
+        rows = self._query(
+            f"SELECT passage_id, dim, sentences FROM embeddings"
+            f" WHERE passage_id IN ({marks}) AND model = ? AND sentences IS NOT NULL",
+            [*passage_ids, model],
+        )
+        return {int(i): np.frombuffer(blob, dtype=np.float32).reshape(-1, dim) for i, dim, blob in rows}
+
     def embedding_models(self) -> dict[str, int]:
         """How many passages each model has embedded."""
         return {str(m): int(n) for m, n in self._query("SELECT model, COUNT(*) FROM embeddings GROUP BY model")}
 
-    def replace_embeddings(self, passage_ids: np.ndarray, vectors: np.ndarray, model: str) -> None:
+    def replace_embeddings(
+        self, passage_ids: np.ndarray, vectors: np.ndarray, sentence_vectors: Sequence[np.ndarray], model: str
+    ) -> None:
         """Swap in new embeddings for passages that still exist, all in one transaction."""
         with self._write() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO embeddings SELECT id, ?, ?, ? FROM passages WHERE id = ?",
+                "INSERT OR REPLACE INTO embeddings SELECT id, ?, ?, ?, ? FROM passages WHERE id = ?",
                 (
-                    (model, vectors.shape[1], np.asarray(v, dtype=np.float32).tobytes(), int(pid))
-                    for pid, v in zip(passage_ids, vectors, strict=True)
+                    (model, vectors.shape[1], _blob(v), _blob(s), int(pid))
+                    for pid, v, s in zip(passage_ids, vectors, sentence_vectors, strict=True)
                 ),
             )
             db.execute("DELETE FROM embeddings WHERE model != ?", (model,))
@@ -576,6 +601,10 @@ class PassageStore:
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file: "ok" when healthy."""
         return str(self._query("PRAGMA integrity_check")[0][0])
+
+
+def _blob(vectors: np.ndarray) -> bytes:
+    return np.asarray(vectors, dtype=np.float32).tobytes()
 
 
 REQUIRED_TABLES = {"meta", "articles", "passages", "embeddings"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -88,14 +89,77 @@ def drop_duplicates(candidates: list[Candidate]) -> list[Candidate]:
     return kept
 
 
-def passage_sentences(passage: StoredPassage) -> list[Span]:
-    """The passage's sentences, with spans relative to the passage text."""
-    return sentences(passage.text) or [Span(0, len(passage.text), passage.text)]
+def text_sentences(text: str) -> list[Span]:
+    """A passage's sentences, with spans relative to the passage text (the whole text if it has none)."""
+    return sentences(text) or [Span(0, len(text), text)]
 
 
-def mark_best_sentence(question: np.ndarray, spans: list[Span], vectors: np.ndarray) -> Span:
-    """The sentence whose embedding is closest to the question's."""
-    return spans[int(np.argmax(vectors @ question))]
+#: How the marking signals add up (chosen on SQuAD v2.0 dev, not on the reported v1.1 set; bench/marking.py).
+WORD_WEIGHT = 0.5
+NEIGHBOUR_WEIGHT = 0.1
+KIND_WEIGHT = 0.1
+
+_WORD = re.compile(r"[^\W_]+")
+_STOP = frozenset(
+    "a an and are as at be been being by did do does for from had has have he her him his how i in into is it"
+    " its me my of on or our she so than that the their them then there these they this those to us was we"
+    " were what when where which who whom whose why will with would you your".split()
+)
+_WHEN = re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|decade|century)\b")
+_HOW_MANY = re.compile(r"\bhow (many|much|long|old|far|big|large)\b|\bwhat (percent|percentage|number)\b")
+_WHO = re.compile(r"\bwho(m|se)?\b")
+_DATE = re.compile(
+    r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b(jan|feb|march|april|may|june|july|aug|sept?|oct|nov|dec)[a-z]*\.?\s+\d|"
+    r"\b(january|february|march|april|june|july|august|september|october|november|december)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b"
+)
+_NAME = re.compile(r"\b[A-Z][a-z]+")
+
+
+def _terms(text: str) -> set[str]:
+    """Content words, case-folded, a plural "s" dropped, so "Ballots" meets "ballot"."""
+    words = (w for w in _WORD.findall(text.casefold()) if w not in _STOP)
+    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}
+
+
+def _has_expected_kind(question: str, sentence: str) -> bool:
+    """Whether the sentence holds the kind of thing the question asks for: a date, a number, a name."""
+    asked = question.casefold()
+    if _WHEN.search(asked):
+        return bool(_DATE.search(sentence))
+    if _HOW_MANY.search(asked):
+        return bool(_NUMBER.search(sentence))
+    if _WHO.search(asked):
+        named = {w.casefold() for w in _NAME.findall(question)}
+        return any(w.casefold() not in named for w in _NAME.findall(sentence[1:]))
+    return False
+
+
+def mark_best_sentence(question: str, query: np.ndarray, spans: list[Span], vectors: np.ndarray) -> Span:
+    """The sentence that best answers the question.
+
+    Each sentence scores its cosine to the question (its vector was pooled in the context of
+    its passage), plus the share of the question's words it holds, each word weighted by how
+    rare it is among the passage's sentences, plus a little for the words its neighbours hold
+    ("He said..." after the sentence that names him) and for holding the kind of thing asked
+    for (a date for "when", a number for "how many", a name for "who").
+    """
+    if len(spans) == 1:
+        return spans[0]
+    asked = _terms(question)
+    held = [_terms(s.text) for s in spans]
+    weight = {t: math.log((len(spans) + 1) / (sum(t in h for h in held) + 0.5)) for t in asked}
+    total = sum(weight.values()) or 1.0
+    words = np.asarray([sum(weight[t] for t in asked & h) / total for h in held])
+    neighbours = np.zeros_like(words)
+    neighbours[1:] += words[:-1]
+    neighbours[:-1] += words[1:]
+    kinds = np.asarray([_has_expected_kind(question, s.text) for s in spans], dtype=np.float64)
+    scores = vectors @ query + WORD_WEIGHT * words + NEIGHBOUR_WEIGHT * neighbours + KIND_WEIGHT * kinds
+    return spans[int(np.argmax(scores))]
 
 
 def make_quote(passage: StoredPassage, score: float, sentence: Span) -> Quote:

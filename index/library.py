@@ -29,7 +29,7 @@ from corpus.store import (
     content_hash,
     normalise_url,
 )
-from index.answers import Answer, Candidate, drop_duplicates, make_quote, mark_best_sentence, passage_sentences
+from index.answers import Answer, Candidate, drop_duplicates, make_quote, mark_best_sentence, text_sentences
 from index.encoder import Encoder, SentenceTransformerEncoder
 from index.vectors import MANIFEST, FlatIndex, IndexUnusable, build_index, load_index, save_index
 
@@ -191,12 +191,19 @@ class Library:
             raise BadInput("the text has no passages to quote: it is too short or only page furniture")
         return spans
 
+    def _embed(self, texts: list[str], batch_size: int = 32) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and, for each passage, its sentences' vectors (for marking the answer)."""
+        splits = [[(s.start, s.end) for s in text_sentences(text)] for text in texts]
+        return self.encoder.encode_passages(texts, splits, batch_size=batch_size)
+
     def _add(self, article: NewArticle) -> AddedArticle:
         """Chunk, embed and store one article, then index it; the caller vets duplicates."""
         spans = self._chunk(article)
-        vectors = self.encoder.encode([s.text for s in spans])
+        vectors, sentence_vectors = self._embed([s.text for s in spans])
         with self._change_lock:
-            [(article_id, passage_ids)] = self.store.add_articles([(article, spans, vectors)], self.encoder.name)
+            [(article_id, passage_ids)] = self.store.add_articles(
+                [(article, spans, vectors, sentence_vectors)], self.encoder.name
+            )
             if self._index is not None:
                 self._index.add(np.asarray(passage_ids), vectors)
                 self._save()
@@ -216,9 +223,11 @@ class Library:
         existing = self.store.get_article(duplicate, article.guild_id)
         if not replace or existing is None or existing.guild_id != article.guild_id:
             raise DuplicateArticle(duplicate)
-        vectors = self.encoder.encode([s.text for s in spans])
+        vectors, sentence_vectors = self._embed([s.text for s in spans])
         with self._change_lock:
-            old, new = self.store.replace_article(duplicate, article, spans, vectors, self.encoder.name)
+            old, new = self.store.replace_article(
+                duplicate, (article, spans, vectors, sentence_vectors), self.encoder.name
+            )
             index.remove(np.asarray(old))
             index.add(np.asarray(new), vectors)
             self._save()
@@ -245,11 +254,12 @@ class Library:
             if not batch:
                 return
             texts = [s.text for _, spans in batch for s in spans]
-            vectors = self.encoder.encode(texts, batch_size=64)
+            vectors, sentence_vectors = self._embed(texts)
             parts, offset = [], 0
             for article, spans in batch:
-                parts.append((article, spans, vectors[offset : offset + len(spans)]))
-                offset += len(spans)
+                end = offset + len(spans)
+                parts.append((article, spans, vectors[offset:end], sentence_vectors[offset:end]))
+                offset = end
             with self._change_lock:
                 added = self.store.add_articles(parts, self.encoder.name)
                 ids = np.asarray([pid for _, pids in added for pid in pids])
@@ -312,13 +322,16 @@ class Library:
         rows = self.store.all_passage_texts()
         ids = np.asarray([pid for pid, _ in rows], dtype=np.int64)
         vectors = np.empty((len(rows), self.encoder.dim), dtype=np.float32)
-        for start in range(0, len(rows), batch_size):
-            chunk = [text for _, text in rows[start : start + batch_size]]
-            vectors[start : start + len(chunk)] = self.encoder.encode(chunk, batch_size=batch_size)
+        sentence_vectors: list[np.ndarray] = []
+        step = batch_size * 8  # several batches per call, so the encoder can group passages by length
+        for start in range(0, len(rows), step):
+            chunk = [text for _, text in rows[start : start + step]]
+            vectors[start : start + len(chunk)], more = self._embed(chunk, batch_size)
+            sentence_vectors.extend(more)
             if progress:
                 progress(start + len(chunk), len(rows))
         with self._change_lock:
-            self.store.replace_embeddings(ids, vectors, self.encoder.name)
+            self.store.replace_embeddings(ids, vectors, sentence_vectors, self.encoder.name)
             # Passages added during the rebuild already carry embeddings; take the database's full set.
             all_ids, all_vectors = self.store.embeddings(self.encoder.name)
             self._index = build_index(all_ids, all_vectors, self.encoder.dim)
@@ -396,14 +409,33 @@ class Library:
         if not found or found[0].score < self.min_score:
             return Answer(question, answered=False)
         chosen = [c for c in found[offset : offset + k] if c.score >= self.min_score * QUOTE_FLOOR]
-        splits = [passage_sentences(c.passage) for c in chosen]
-        sentence_vectors = self.encoder.encode([s.text for spans in splits for s in spans])
-        quotes, cursor = [], 0
-        for candidate, spans in zip(chosen, splits, strict=True):
-            best = mark_best_sentence(query, spans, sentence_vectors[cursor : cursor + len(spans)])
-            cursor += len(spans)
-            quotes.append(make_quote(candidate.passage, candidate.score, best))
+        marked = self.mark([c.passage.text for c in chosen], [c.passage.id for c in chosen], question, query)
+        quotes = [make_quote(c.passage, c.score, best) for c, best in zip(chosen, marked, strict=True)]
         return Answer(question, answered=True, quotes=quotes)
+
+    def mark(self, texts: list[str], passage_ids: list[int], question: str, query: np.ndarray) -> list[Span]:
+        """The sentence of each passage that best answers the question, from its stored sentence vectors.
+
+        A passage stored before sentence vectors existed (or by another splitter) has its
+        sentences embedded now, one by one; `rebuild` stores them for next time.
+        """
+        stored = self.store.sentence_vectors(passage_ids, self.encoder.name)
+        splits = [text_sentences(text) for text in texts]
+        missing = [
+            i
+            for i, (pid, spans) in enumerate(zip(passage_ids, splits, strict=True))
+            if len(stored.get(pid, ())) != len(spans)
+        ]
+        if missing:
+            fresh = self.encoder.encode([s.text for i in missing for s in splits[i]])
+            cursor = 0
+            for i in missing:
+                stored[passage_ids[i]] = fresh[cursor : cursor + len(splits[i])]
+                cursor += len(splits[i])
+        return [
+            mark_best_sentence(question, query, spans, stored[pid])
+            for pid, spans in zip(passage_ids, splits, strict=True)
+        ]
 
     # -- looking after it -------------------------------------------------------------
 

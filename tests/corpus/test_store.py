@@ -16,7 +16,7 @@ TEXT = "Officials said the voting machines passed every audit this year."
 def _add(store: PassageStore, title: str, guild: int | None = None, text: str = TEXT) -> int:
     span = Span(0, len(text), text)
     [(article_id, _)] = store.add_articles(
-        [(NewArticle(title, text, guild_id=guild), [span], np.ones((1, 4), np.float32))], "m"
+        [(NewArticle(title, text, guild_id=guild), [span], np.ones((1, 4), np.float32), [None])], "m"
     )
     return article_id
 
@@ -43,8 +43,8 @@ def test_ids_are_never_reused(tmp_path: Path) -> None:
 def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     """A batch that fails part-way stores none of its articles and keeps the generation."""
     store = PassageStore(tmp_path / "db.sqlite3")
-    good = (NewArticle("A", TEXT), [Span(0, 5, TEXT[:5])], np.ones((1, 4), np.float32))
-    bad = (NewArticle("B", TEXT), [Span(0, 5, TEXT[:5])], np.ones((2, 4), np.float32))
+    good = (NewArticle("A", TEXT), [Span(0, 5, TEXT[:5])], np.ones((1, 4), np.float32), [None])
+    bad = (NewArticle("B", TEXT), [Span(0, 5, TEXT[:5])], np.ones((2, 4), np.float32), [None, None])
     with pytest.raises(ValueError, match="exactly one embedding"):
         store.add_articles([good, bad], "m")
     assert store.counts() == (0, 0) and store.generation() == 0
