@@ -69,19 +69,22 @@ def duplicate_key(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A passage that may answer, with its fused score and the two scores it came from."""
+    """A passage that may answer, with its fused score, the two scores it came from and its sentence vectors."""
 
     passage: StoredPassage
     score: float
-    cosine: float
-    lexical: float
+    cosine: float  # of the passage's sentence nearest the question
+    lexical: float  # BM25
+    sentences: np.ndarray
 
 
-def drop_duplicates(candidates: list[Candidate]) -> list[Candidate]:
-    """Keep the first (best) copy of each passage text: the same text in two articles is shown once."""
+def drop_duplicates(candidates: list[Candidate], limit: int | None = None) -> list[Candidate]:
+    """Keep the first (best) copy of each passage text, up to ``limit``: the same text in two articles is shown once."""
     seen: set[str] = set()
-    kept = []
+    kept: list[Candidate] = []
     for candidate in candidates:
+        if limit is not None and len(kept) >= limit:
+            break
         key = duplicate_key(candidate.passage.text)
         if key not in seen:
             seen.add(key)

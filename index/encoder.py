@@ -139,6 +139,11 @@ class SentenceTransformerEncoder:
         model = self.model
         autocast = torch.autocast(self._device, dtype=torch.bfloat16) if self._bfloat16 else nullcontext()
         with self._use_lock, autocast:
+            if len(texts) == 1:  # a question: one forward pass, without encode()'s batching (~1 ms less)
+                with torch.inference_mode():
+                    features = model.preprocess(list(texts))
+                    vector = model.forward(features)["sentence_embedding"].float()
+                    return _unit(vector[0].numpy()).reshape(1, -1)
             vectors = model.encode(
                 list(texts),
                 batch_size=batch_size,

@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MIN_SCORE = 1.08
 #: Once a question is answered, further quotes need at least this fraction of ``min_score``.
 QUOTE_FLOOR = 0.5
-#: How much BM25 counts beside the cosine in the fused score (chosen on SQuAD; see README).
-LEXICAL_WEIGHT = 0.75
+#: How much BM25 counts beside the cosine in the fused score (chosen on SQuAD v2.0 dev; bench/retrieval.py).
+LEXICAL_WEIGHT = 0.4
 #: How many candidates each method contributes before fusion.
 CANDIDATES = 50
 DATABASE = "articles.sqlite3"
@@ -371,31 +371,44 @@ class Library:
             fetch *= 4
 
     def candidates(self, question: str, query: np.ndarray, wanted: int, guild_id: int | None) -> list[Candidate]:
-        """Dense and lexical candidates fused, de-duplicated, best first.
+        """The ``wanted`` best candidates of the dense and lexical ones fused, de-duplicated, best first.
 
-        fused = cosine + LEXICAL_WEIGHT x BM25 / (this question's best BM25). A passage only the
-        lexical side found still gets its exact cosine; one only the dense side found scores 0
-        BM25. The weight was chosen on SQuAD (bench/squad.py).
+        fused = (cosine of the passage's sentence nearest the question)
+                + LEXICAL_WEIGHT x BM25 / (this question's best BM25).
+        The candidates are the FAISS top 50 (by whole-passage cosine) and the BM25 top 50; a
+        passage only one side found scores 0 on the other's part only for BM25. A question is
+        usually answered by one sentence, so the nearest sentence ranks better than the whole
+        passage (bench/retrieval.py: the weights were chosen on SQuAD v2.0 dev).
         """
         depth = max(CANDIDATES, wanted * 4)
         dense = self._dense_hits(query, depth, guild_id)
         lexical = dict(self.store.lexical_search(question, depth, guild_id))
-        lexical_only = [pid for pid in lexical if pid not in dense]
-        with self._change_lock:
-            dense |= dict(zip(lexical_only, (self.index.vectors(lexical_only) @ query).tolist(), strict=True))
-        best_lexical = max(lexical.values(), default=0.0) or 1.0
         found = self.store.passages_by_id(dense.keys() | lexical.keys())
-        fused = [
-            Candidate(
-                passage,
-                dense.get(pid, 0.0) + LEXICAL_WEIGHT * lexical.get(pid, 0.0) / best_lexical,
-                dense.get(pid, 0.0),
-                lexical.get(pid, 0.0),
-            )
-            for pid, passage in found.items()
-        ]
+        sentences = self._sentence_vectors(list(found.values()))
+        best_lexical = max(lexical.values(), default=0.0) or 1.0
+        fused = []
+        for pid, passage in found.items():
+            similarity = sentences[pid] @ query
+            nearest = float(similarity.max())
+            score = nearest + LEXICAL_WEIGHT * lexical.get(pid, 0.0) / best_lexical
+            fused.append(Candidate(passage, score, nearest, lexical.get(pid, 0.0), sentences[pid]))
         fused.sort(key=lambda c: c.score, reverse=True)
-        return drop_duplicates(fused)
+        return drop_duplicates(fused, wanted)
+
+    def _sentence_vectors(self, passages: list[StoredPassage]) -> dict[int, np.ndarray]:
+        """Each passage's sentence vectors, as stored; a passage stored before they were has them made now.
+
+        `rebuild` stores them for every passage.
+        """
+        stored = self.store.sentence_vectors([p.id for p in passages], self.encoder.name)
+        splits = {p.id: text_sentences(p.text) for p in passages if p.id not in stored}
+        if splits:
+            fresh = self.encoder.encode([s.text for spans in splits.values() for s in spans])
+            cursor = 0
+            for pid, spans in splits.items():
+                stored[pid] = fresh[cursor : cursor + len(spans)]
+                cursor += len(spans)
+        return stored
 
     def ask(self, question: str, *, k: int = 3, offset: int = 0, guild_id: int | None = None) -> Answer:
         """Quote the ``k`` passages that best answer ``question`` (after skipping ``offset``)."""
@@ -409,33 +422,17 @@ class Library:
         if not found or found[0].score < self.min_score:
             return Answer(question, answered=False)
         chosen = [c for c in found[offset : offset + k] if c.score >= self.min_score * QUOTE_FLOOR]
-        marked = self.mark([c.passage.text for c in chosen], [c.passage.id for c in chosen], question, query)
-        quotes = [make_quote(c.passage, c.score, best) for c, best in zip(chosen, marked, strict=True)]
+        quotes = [make_quote(c.passage, c.score, self.mark(c.passage, question, query, c.sentences)) for c in chosen]
         return Answer(question, answered=True, quotes=quotes)
 
-    def mark(self, texts: list[str], passage_ids: list[int], question: str, query: np.ndarray) -> list[Span]:
-        """The sentence of each passage that best answers the question, from its stored sentence vectors.
-
-        A passage stored before sentence vectors existed (or by another splitter) has its
-        sentences embedded now, one by one; `rebuild` stores them for next time.
-        """
-        stored = self.store.sentence_vectors(passage_ids, self.encoder.name)
-        splits = [text_sentences(text) for text in texts]
-        missing = [
-            i
-            for i, (pid, spans) in enumerate(zip(passage_ids, splits, strict=True))
-            if len(stored.get(pid, ())) != len(spans)
-        ]
-        if missing:
-            fresh = self.encoder.encode([s.text for i in missing for s in splits[i]])
-            cursor = 0
-            for i in missing:
-                stored[passage_ids[i]] = fresh[cursor : cursor + len(splits[i])]
-                cursor += len(splits[i])
-        return [
-            mark_best_sentence(question, query, spans, stored[pid])
-            for pid, spans in zip(passage_ids, splits, strict=True)
-        ]
+    def mark(self, passage: StoredPassage, question: str, query: np.ndarray, vectors: np.ndarray | None = None) -> Span:
+        """The sentence of ``passage`` that best answers the question, as ``ask`` marks it."""
+        spans = text_sentences(passage.text)
+        if vectors is None:
+            vectors = self._sentence_vectors([passage])[passage.id]
+        if len(vectors) != len(spans):  # stored by a different sentence splitter
+            vectors = self.encoder.encode([s.text for s in spans])
+        return mark_best_sentence(question, query, spans, vectors)
 
     # -- looking after it -------------------------------------------------------------
 

@@ -132,11 +132,83 @@ class FlatIndex:
         return cls(index.d, index)
 
 
-def build_index(ids: np.ndarray, vectors: np.ndarray, dim: int) -> FlatIndex:
-    """A fresh index holding these vectors."""
-    index = FlatIndex(dim)
+#: From this many passages on, an inverted-file index replaces exact search (measured: bench/scale.py).
+IVF_THRESHOLD = 50_000
+#: How many of the nearest lists an inverted-file search scans (recall@10 >= 0.95 at 1M: bench/scale.py).
+NPROBE = 32
+
+
+def ivf_lists(count: int) -> int:
+    """How many lists (k-means centroids) an inverted-file index of ``count`` vectors gets: about 4 sqrt(n)."""
+    return int(2 ** round(np.log2(max(4 * np.sqrt(count), 64))))
+
+
+class IVFIndex(FlatIndex):
+    """Approximate inner-product search for large collections: FAISS ``IndexIVFFlat``.
+
+    The vectors are grouped around k-means centroids (trained on the collection when it is
+    built); a search scans only the ``NPROBE`` nearest groups, exactly. Passages added later
+    join the nearest group; a rebuild retrains.
+    """
+
+    kind = "ivf"
+
+    def __init__(self, dim: int, index: Any = None, *, train: np.ndarray | None = None) -> None:
+        """Wrap a loaded FAISS index, or train a new one on ``train`` (at least a few vectors per list)."""
+        import faiss
+
+        if index is None:
+            if train is None:
+                raise ValueError("a new inverted-file index needs vectors to train on")
+            quantizer = faiss.IndexFlatIP(dim)
+            index = faiss.IndexIVFFlat(quantizer, dim, ivf_lists(len(train)), faiss.METRIC_INNER_PRODUCT)
+            index.train(np.ascontiguousarray(_sample(train, 64 * index.nlist), dtype=np.float32))
+            index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # for removals and reconstruct by id
+        index.nprobe = NPROBE
+        super().__init__(dim, index)
+
+    def ids(self) -> np.ndarray:
+        """Every passage id it holds."""
+        import faiss
+
+        invlists = self._index.invlists
+        found = [
+            faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
+            for i in range(self._index.nlist)
+            if invlists.list_size(i)
+        ]
+        return np.concatenate(found).astype(np.int64) if found else np.empty(0, dtype=np.int64)
+
+    @classmethod
+    def read(cls, path: Path) -> IVFIndex:
+        """Read an index written by :meth:`write`."""
+        import faiss
+
+        index = faiss.read_index(str(path))
+        return cls(index.d, index)
+
+
+def _sample(vectors: np.ndarray, limit: int) -> np.ndarray:
+    if len(vectors) <= limit:
+        return vectors
+    return vectors[np.random.default_rng(0).choice(len(vectors), limit, replace=False)]
+
+
+KINDS: dict[str, type[FlatIndex]] = {"flat": FlatIndex, "ivf": IVFIndex}
+
+
+def build_index(ids: np.ndarray, vectors: np.ndarray, dim: int, *, threshold: int = IVF_THRESHOLD) -> FlatIndex:
+    """A fresh index holding these vectors: exact below ``threshold`` passages, inverted-file from there."""
+    index = IVFIndex(dim, train=vectors) if len(ids) >= threshold else FlatIndex(dim)
     index.add(ids, vectors)
     return index
+
+
+def needs_rebuild(index: FlatIndex, *, threshold: int = IVF_THRESHOLD) -> bool:
+    """Whether ``index`` has grown past (or shrunk well below) the size its kind suits."""
+    if index.kind == "flat":
+        return len(index) >= threshold
+    return len(index) < threshold // 2
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -214,8 +286,10 @@ def load_index(directory: Path, *, model: str, generation: int) -> FlatIndex:
         raise IndexUnusable(f"{manifest.file} is missing")
     if _sha256(path) != manifest.sha256:
         raise IndexUnusable(f"{manifest.file} does not match its checksum (truncated or damaged)")
+    if manifest.kind not in KINDS:
+        raise IndexUnusable(f"it is of an unknown kind ({manifest.kind})")
     try:
-        index = FlatIndex.read(path)
+        index = KINDS[manifest.kind].read(path)
     except RuntimeError as exc:
         raise IndexUnusable(f"{manifest.file} is unreadable ({exc})") from exc
     if len(index) != manifest.count or index.dim != manifest.dim:
