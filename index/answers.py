@@ -128,6 +128,12 @@ def _terms(text: str) -> set[str]:
     return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}
 
 
+def word_coverage(question: str, text: str) -> float:
+    """The share of the question's content words that ``text`` holds (0 for a question without any)."""
+    asked = _terms(question)
+    return len(asked & _terms(text)) / len(asked) if asked else 0.0
+
+
 def _has_expected_kind(question: str, sentence: str) -> bool:
     """Whether the sentence holds the kind of thing the question asks for: a date, a number, a name."""
     asked = question.casefold()

@@ -29,16 +29,26 @@ from corpus.store import (
     content_hash,
     normalise_url,
 )
-from index.answers import Answer, Candidate, drop_duplicates, make_quote, mark_best_sentence, text_sentences
+from index.answers import (
+    Answer,
+    Candidate,
+    drop_duplicates,
+    make_quote,
+    mark_best_sentence,
+    text_sentences,
+    word_coverage,
+)
 from index.encoder import Encoder, SentenceTransformerEncoder
-from index.vectors import MANIFEST, FlatIndex, IndexUnusable, build_index, load_index, save_index
+from index.vectors import MANIFEST, FlatIndex, IndexUnusable, build_index, load_index, needs_rebuild, save_index
 
 log = logging.getLogger(__name__)
 
-#: Below this fused score the best passage does not answer the question (see README, "Abstention").
-DEFAULT_MIN_SCORE = 1.08
+#: Below this confidence the best passage does not answer the question (see README, "Abstention").
+DEFAULT_MIN_SCORE = 1.01
+#: Confidence = fused score + this x the share of the question's words the passage holds (bench/abstention.py).
+COVERAGE_WEIGHT = 0.5
 #: Once a question is answered, further quotes need at least this fraction of ``min_score``.
-QUOTE_FLOOR = 0.5
+QUOTE_FLOOR = 0.8
 #: How much BM25 counts beside the cosine in the fused score (chosen on SQuAD v2.0 dev; bench/retrieval.py).
 LEXICAL_WEIGHT = 0.4
 #: How many candidates each method contributes before fusion.
@@ -46,6 +56,15 @@ CANDIDATES = 50
 DATABASE = "articles.sqlite3"
 
 Progress = Callable[[int, int], None]
+
+
+def confidence(question: str, candidate: Candidate) -> float:
+    """How sure a quote is to answer: its fused score plus the share of the question's words it holds.
+
+    Off-topic questions often find a passage that is close in meaning (an election passage for an
+    election question) but rarely one holding their own names and words.
+    """
+    return candidate.score + COVERAGE_WEIGHT * word_coverage(question, candidate.passage.text)
 
 
 class DuplicateArticle(BadInput):
@@ -171,13 +190,17 @@ class Library:
         if not self.store.embedding_models():
             return FlatIndex(self.encoder.dim)  # a fresh data directory: nothing to recover
         try:
-            return load_index(self.data_dir, model=model, generation=generation)
-        except IndexUnusable as reason:
-            ids, vectors = self.store.embeddings(model)
-            log.warning("index: %s; rebuilding it from %d stored embeddings (no re-embedding)", reason, len(ids))
-            index = build_index(ids, vectors, vectors.shape[1] if len(ids) else self.encoder.dim)
-            save_index(index, self.data_dir, model=model, generation=generation)
-            return index
+            index = load_index(self.data_dir, model=model, generation=generation)
+            if not needs_rebuild(index):
+                return index
+            reason = IndexUnusable(f"a {index.kind} index does not suit {len(index)} passages")
+        except IndexUnusable as unusable:
+            reason = unusable
+        ids, vectors = self.store.embeddings(model)
+        log.warning("index: %s; rebuilding it from %d stored embeddings (no re-embedding)", reason, len(ids))
+        index = build_index(ids, vectors, vectors.shape[1] if len(ids) else self.encoder.dim)
+        save_index(index, self.data_dir, model=model, generation=generation)
+        return index
 
     # -- changes ----------------------------------------------------------------------
 
@@ -345,6 +368,10 @@ class Library:
         (its manifest names an older generation) and the next start rebuilds it from the database.
         """
         assert self._index is not None
+        if needs_rebuild(self._index):  # grown past the size exact search suits (or shrunk well below it)
+            ids, vectors = self.store.embeddings(self.encoder.name)
+            log.info("index: rebuilding %d passages as %s", len(ids), "ivf" if self._index.kind == "flat" else "flat")
+            self._index = build_index(ids, vectors, self.encoder.dim)
         try:
             save_index(self._index, self.data_dir, model=self.encoder.name, generation=self.store.generation())
         except OSError as exc:
@@ -419,9 +446,9 @@ class Library:
             raise BadInput("ask for at least one quote")
         query = self.encoder.encode([question])[0]
         found = self.candidates(question, query, offset + k, guild_id)
-        if not found or found[0].score < self.min_score:
+        if not found or confidence(question, found[0]) < self.min_score:
             return Answer(question, answered=False)
-        chosen = [c for c in found[offset : offset + k] if c.score >= self.min_score * QUOTE_FLOOR]
+        chosen = [c for c in found[offset : offset + k] if confidence(question, c) >= self.min_score * QUOTE_FLOOR]
         quotes = [make_quote(c.passage, c.score, self.mark(c.passage, question, query, c.sentences)) for c in chosen]
         return Answer(question, answered=True, quotes=quotes)
 
