@@ -429,7 +429,7 @@ class PassageStore:
 
     # -- passages and embeddings ------------------------------------------------------
 
-    def _passages(self, where: str, params: Sequence[object]) -> list[StoredPassage]:
+    def _passages(self, where: str, params: Sequence[object] | dict[str, object]) -> list[StoredPassage]:
         rows = self._query(
             "SELECT p.id, p.article_id, p.position, p.start, p.end, p.text,"
             " a.title, a.source, a.url, a.published, a.guild_id"
@@ -440,27 +440,49 @@ class PassageStore:
 
     def passages_by_id(self, passage_ids: Iterable[int]) -> dict[int, StoredPassage]:
         """The passages with these ids that still exist, keyed by id."""
+        return self._by_id(passage_ids, "", {})
+
+    def visible_passages(self, passage_ids: Iterable[int], guild_id: int | None) -> dict[int, StoredPassage]:
+        """The passages with these ids that ``guild_id`` may see, keyed by id."""
+        return self._by_id(passage_ids, f" AND {_VISIBLE}", {"guild": guild_id})
+
+    def _by_id(self, passage_ids: Iterable[int], condition: str, params: dict[str, object]) -> dict[int, StoredPassage]:
         ids = [int(i) for i in passage_ids]
         found: dict[int, StoredPassage] = {}
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for passage in self._passages(f"p.id IN ({marks})", chunk):
+            named = {f"p{n}": pid for n, pid in enumerate(chunk)}
+            marks = ",".join(f":{name}" for name in named)
+            for passage in self._passages(f"p.id IN ({marks}){condition}", named | params):
                 found[passage.id] = passage
         return found
 
-    def lexical_search(self, question: str, k: int, guild_id: int | None) -> list[tuple[int, float]]:
-        """The ``k`` passages visible to ``guild_id`` that best match the question's words (BM25), best first."""
+    def lexical_ranking(self, question: str, k: int) -> list[tuple[int, float]]:
+        """The ``k`` passages of every server that best match the question's words (BM25), best first.
+
+        Callers filter what a server may see (joining the articles inside the ranked query costs
+        more than the ranking itself).
+        """
         query = lexical_query(question)
         if query is None:
             return []
         rows = self._query(
-            "SELECT f.rowid, -bm25(passages_fts) AS score FROM passages_fts f"
-            " JOIN passages p ON p.id = f.rowid JOIN articles a ON a.id = p.article_id"
-            f" WHERE passages_fts MATCH :query AND {_VISIBLE} ORDER BY bm25(passages_fts) LIMIT :k",
-            {"query": query, "guild": guild_id, "k": k},
+            "SELECT rowid, -bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ?"
+            " ORDER BY bm25(passages_fts) LIMIT ?",
+            (query, k),
         )
-        return [(int(i), float(s)) for i, s in rows]
+        return [(int(i), float(score)) for i, score in rows]
+
+    def lexical_search(self, question: str, k: int, guild_id: int | None) -> list[tuple[int, float]]:
+        """The ``k`` passages visible to ``guild_id`` that best match the question's words (BM25), best first."""
+        fetch = k
+        while True:
+            rows = self.lexical_ranking(question, fetch)
+            visible = self.visible_passage_ids([pid for pid, _ in rows], guild_id)
+            hits = [(pid, score) for pid, score in rows if pid in visible]
+            if len(hits) >= k or len(rows) < fetch:
+                return hits[:k]
+            fetch *= 4
 
     def visible_passage_ids(self, passage_ids: list[int], guild_id: int | None) -> set[int]:
         """Which of these passages ``guild_id`` may see."""

@@ -104,7 +104,8 @@ KIND_WEIGHT = 0.1
 
 _WORD = re.compile(r"[^\W_]+")
 _STOP = frozenset(
-    "a an and are as at be been being by did do does for from had has have he her him his how i in into is it"
+    "a about after also an and are as at be been being by can could did do does for from had has have he her him his"
+    " how i in into is it may might must not over should"
     " its me my of on or our she so than that the their them then there these they this those to us was we"
     " were what when where which who whom whose why will with would you your".split()
 )
@@ -120,12 +121,18 @@ _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b"
 )
 _NAME = re.compile(r"\b[A-Z][a-z]+")
+_COUNTED = re.compile(r"\bhow many (\w+)")
+_COUNT_OF = r"(\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen))(\s+\S+){{0,2}}?\s+{}"
+HALF = 0.0
+
+
+_SUFFIX = re.compile(r"(?<=\w{3})(ings?|ed|es|e|s|ly)$")
 
 
 def _terms(text: str) -> set[str]:
-    """Content words, case-folded, a plural "s" dropped, so "Ballots" meets "ballot"."""
+    """Content words, case-folded, a common ending dropped, so "pleaded" meets "plead" and "ballots" "ballot"."""
     words = (w for w in _WORD.findall(text.casefold()) if w not in _STOP)
-    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}
+    return {w if w.endswith("ss") else _SUFFIX.sub("", w) for w in words}
 
 
 def word_coverage(question: str, text: str) -> float:
@@ -134,17 +141,24 @@ def word_coverage(question: str, text: str) -> float:
     return len(asked & _terms(text)) / len(asked) if asked else 0.0
 
 
-def _has_expected_kind(question: str, sentence: str) -> bool:
-    """Whether the sentence holds the kind of thing the question asks for: a date, a number, a name."""
+def _has_expected_kind(question: str, sentence: str) -> float:
+    """Whether the sentence holds the kind of thing the question asks for: a date, a number, a name.
+
+    For "how many votes" a number followed (within two words) by "vote..." counts fully, any other
+    number half.
+    """
     asked = question.casefold()
     if _WHEN.search(asked):
-        return bool(_DATE.search(sentence))
+        return float(bool(_DATE.search(sentence)))
     if _HOW_MANY.search(asked):
-        return bool(_NUMBER.search(sentence))
+        counted = _COUNTED.search(asked)
+        if counted and re.search(_COUNT_OF.format(re.escape(counted.group(1)[:4])), sentence, re.IGNORECASE):
+            return 1.0  # "how many votes": a number of votes
+        return (0.5 if counted else 1.0) * bool(_NUMBER.search(sentence))
     if _WHO.search(asked):
         named = {w.casefold() for w in _NAME.findall(question)}
-        return any(w.casefold() not in named for w in _NAME.findall(sentence[1:]))
-    return False
+        return float(any(w.casefold() not in named for w in _NAME.findall(sentence[1:])))
+    return 0.0
 
 
 def mark_best_sentence(question: str, query: np.ndarray, spans: list[Span], vectors: np.ndarray) -> Span:
@@ -166,7 +180,7 @@ def mark_best_sentence(question: str, query: np.ndarray, spans: list[Span], vect
     neighbours = np.zeros_like(words)
     neighbours[1:] += words[:-1]
     neighbours[:-1] += words[1:]
-    kinds = np.asarray([_has_expected_kind(question, s.text) for s in spans], dtype=np.float64)
+    kinds = np.asarray([_has_expected_kind(question, s.text) for s in spans])
     scores = vectors @ query + WORD_WEIGHT * words + NEIGHBOUR_WEIGHT * neighbours + KIND_WEIGHT * kinds
     return spans[int(np.argmax(scores))]
 

@@ -44,9 +44,9 @@ from index.vectors import MANIFEST, FlatIndex, IndexUnusable, build_index, load_
 log = logging.getLogger(__name__)
 
 #: Below this confidence the best passage does not answer the question (see README, "Abstention").
-DEFAULT_MIN_SCORE = 1.01
+DEFAULT_MIN_SCORE = 1.06
 #: Confidence = fused score + this x the share of the question's words the passage holds (bench/abstention.py).
-COVERAGE_WEIGHT = 0.5
+COVERAGE_WEIGHT = 0.6
 #: Once a question is answered, further quotes need at least this fraction of ``min_score``.
 QUOTE_FLOOR = 0.8
 #: How much BM25 counts beside the cosine in the fused score (chosen on SQuAD v2.0 dev; bench/retrieval.py).
@@ -384,19 +384,6 @@ class Library:
 
     # -- questions --------------------------------------------------------------------
 
-    def _dense_hits(self, query: np.ndarray, depth: int, guild_id: int | None) -> dict[int, float]:
-        """The ``depth`` passages nearest the question that ``guild_id`` may see: id -> cosine."""
-        index = self.index
-        fetch = depth
-        while True:
-            with self._change_lock:  # FAISS may not be searched while another thread adds to it
-                raw = index.search(query, fetch)
-            visible = self.store.visible_passage_ids([pid for pid, _ in raw], guild_id)
-            hits = {pid: score for pid, score in raw if pid in visible}
-            if len(hits) >= depth or fetch >= len(index):
-                return dict(list(hits.items())[:depth])
-            fetch *= 4
-
     def candidates(self, question: str, query: np.ndarray, wanted: int, guild_id: int | None) -> list[Candidate]:
         """The ``wanted`` best candidates of the dense and lexical ones fused, de-duplicated, best first.
 
@@ -408,9 +395,21 @@ class Library:
         passage (bench/retrieval.py: the weights were chosen on SQuAD v2.0 dev).
         """
         depth = max(CANDIDATES, wanted * 4)
-        dense = self._dense_hits(query, depth, guild_id)
-        lexical = dict(self.store.lexical_search(question, depth, guild_id))
-        found = self.store.passages_by_id(dense.keys() | lexical.keys())
+        index = self.index
+        fetch = depth
+        while True:  # deeper only when this server may not see enough of what was found
+            with self._change_lock:  # FAISS may not be searched while another thread adds to it
+                dense_ranked = index.search(query, fetch)
+            lexical_ranked = self.store.lexical_ranking(question, fetch)
+            visible = self.store.visible_passages({pid for pid, _ in dense_ranked + lexical_ranked}, guild_id)
+            dense = dict([(pid, s) for pid, s in dense_ranked if pid in visible][:depth])
+            lexical = dict([(pid, s) for pid, s in lexical_ranked if pid in visible][:depth])
+            if (len(dense) >= depth or len(dense_ranked) < fetch) and (
+                len(lexical) >= depth or len(lexical_ranked) < fetch
+            ):
+                break
+            fetch *= 4
+        found = {pid: visible[pid] for pid in dense.keys() | lexical.keys()}
         sentences = self._sentence_vectors(list(found.values()))
         best_lexical = max(lexical.values(), default=0.0) or 1.0
         fused = []
@@ -428,13 +427,10 @@ class Library:
         `rebuild` stores them for every passage.
         """
         stored = self.store.sentence_vectors([p.id for p in passages], self.encoder.name)
-        splits = {p.id: text_sentences(p.text) for p in passages if p.id not in stored}
-        if splits:
-            fresh = self.encoder.encode([s.text for spans in splits.values() for s in spans])
-            cursor = 0
-            for pid, spans in splits.items():
-                stored[pid] = fresh[cursor : cursor + len(spans)]
-                cursor += len(spans)
+        missing = [p for p in passages if p.id not in stored]
+        if missing:
+            _, made = self._embed([p.text for p in missing])
+            stored.update(zip([p.id for p in missing], made, strict=True))
         return stored
 
     def ask(self, question: str, *, k: int = 3, offset: int = 0, guild_id: int | None = None) -> Answer:
@@ -458,7 +454,7 @@ class Library:
         if vectors is None:
             vectors = self._sentence_vectors([passage])[passage.id]
         if len(vectors) != len(spans):  # stored by a different sentence splitter
-            vectors = self.encoder.encode([s.text for s in spans])
+            vectors = self._embed([passage.text])[1][0]
         return mark_best_sentence(question, query, spans, vectors)
 
     # -- looking after it -------------------------------------------------------------

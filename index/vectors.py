@@ -197,18 +197,18 @@ def _sample(vectors: np.ndarray, limit: int) -> np.ndarray:
 KINDS: dict[str, type[FlatIndex]] = {"flat": FlatIndex, "ivf": IVFIndex}
 
 
-def build_index(ids: np.ndarray, vectors: np.ndarray, dim: int, *, threshold: int = IVF_THRESHOLD) -> FlatIndex:
-    """A fresh index holding these vectors: exact below ``threshold`` passages, inverted-file from there."""
-    index = IVFIndex(dim, train=vectors) if len(ids) >= threshold else FlatIndex(dim)
+def build_index(ids: np.ndarray, vectors: np.ndarray, dim: int) -> FlatIndex:
+    """A fresh index holding these vectors: exact below ``IVF_THRESHOLD`` passages, inverted-file from there."""
+    index = IVFIndex(dim, train=vectors) if len(ids) >= IVF_THRESHOLD else FlatIndex(dim)
     index.add(ids, vectors)
     return index
 
 
-def needs_rebuild(index: FlatIndex, *, threshold: int = IVF_THRESHOLD) -> bool:
-    """Whether ``index`` has grown past (or shrunk well below) the size its kind suits."""
+def needs_rebuild(index: FlatIndex) -> bool:
+    """Whether ``index`` has grown past ``IVF_THRESHOLD`` (or shrunk below half of it) for its kind."""
     if index.kind == "flat":
-        return len(index) >= threshold
-    return len(index) < threshold // 2
+        return len(index) >= IVF_THRESHOLD
+    return len(index) < IVF_THRESHOLD // 2
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -41,6 +41,11 @@ class CountingEncoder(SentenceTransformerEncoder):
         self.encoded += len(texts)
         return super().encode(texts, batch_size=batch_size)
 
+    def encode_passages(self, texts, sentence_spans, *, batch_size=32):
+        """Embed passages and their sentences for real and count the passages."""
+        self.encoded += len(texts)
+        return super().encode_passages(texts, sentence_spans, batch_size=batch_size)
+
 
 @pytest.fixture(scope="session")
 def encoder() -> CountingEncoder:

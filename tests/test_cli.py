@@ -22,10 +22,13 @@ ARTICLE = (
 )
 
 
-def run_cli(*args: str, data_dir: Path, stdin: str | bytes | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python run_bot.py ARGS --data-dir DIR`` like a user would."""
+def run_cli(
+    *args: str, data_dir: Path, stdin: str | bytes | None = None, settings: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python run_bot.py ARGS --data-dir DIR`` like a user would (with extra environment ``settings``)."""
     env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
     env["LOG_LEVEL"] = "WARNING"
+    env.update(settings or {})
     data = stdin.encode() if isinstance(stdin, str) else stdin
     proc = subprocess.run(
         [sys.executable, "run_bot.py", *args, "--data-dir", str(data_dir)],
@@ -210,6 +213,23 @@ def test_bad_input_one_line_error_changes_nothing(
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
     assert message in result.stderr
     assert result.stdout == ""
+    assert db_state(data_dir) == before
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("MODEL_PRECISION", "fp8", "MODEL_PRECISION must be one of auto, float32, bfloat16"),
+        ("MIN_SCORE", "high", "MIN_SCORE"),
+    ],
+)
+def test_bad_setting_is_one_line_error(data_dir: Path, setting: str, value: str, message: str) -> None:
+    """A mistyped setting stops the command with one line naming it, before anything is touched."""
+    before = db_state(data_dir)
+    result = run_cli("ask", "who did Ratcliffe blame?", data_dir=data_dir, settings={setting: value})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
     assert db_state(data_dir) == before
 
 
