@@ -244,6 +244,10 @@ class PassageStore:
             if not had_fts:  # a database from before the lexical index: fill it once
                 self._db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+            # The lexical index's vocabulary (stemmed terms and how many passages hold each), for spelling.
+            self._db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_vocab USING fts5vocab(main, passages_fts, row)"
+            )
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"the database {path} is damaged or not a database ({exc}); move it aside and restore it"
@@ -473,6 +477,31 @@ class PassageStore:
         )
         return [(int(i), float(score)) for i, score in rows]
 
+    def spelling_fixes(self, question: str) -> dict[str, str]:
+        """Misspelt words of the question mapped to the closest word the articles hold ("ratclife": "ratcliff").
+
+        Only words of five letters or more that no passage holds are looked at; the replacement
+        is a stemmed term of the lexical index at one edit (two for words of eight letters or
+        more) that shares the word's first two letters, the most common one on a tie.
+        """
+        fixes: dict[str, str] = {}
+        for word in dict.fromkeys(_QUERY_WORD.findall(question.casefold())):
+            if len(word) < 5 or not word.isalpha() or word in STOP_WORDS:
+                continue
+            if self._query("SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? LIMIT 1", (f'"{word}"',)):
+                continue
+            allowed = 2 if len(word) >= 8 else 1
+            rows = self._query(
+                "SELECT term, doc FROM temp.passages_vocab"
+                " WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
+                (word[:2], word[:2] + "\uffff", len(word) - allowed - 1, len(word) + allowed),
+            )
+            scored = [(edit_distance(word, term, allowed), -doc, term) for term, doc in rows]
+            best = min((s for s in scored if s[0] <= allowed), default=None)
+            if best is not None:
+                fixes[word] = best[2]
+        return fixes
+
     def lexical_search(self, question: str, k: int, guild_id: int | None) -> list[tuple[int, float]]:
         """The ``k`` passages visible to ``guild_id`` that best match the question's words (BM25), best first."""
         fetch = k
@@ -623,6 +652,21 @@ class PassageStore:
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file: "ok" when healthy."""
         return str(self._query("PRAGMA integrity_check")[0][0])
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``limit + 1`` once it is sure to exceed ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
 
 
 def _blob(vectors: np.ndarray) -> bytes:

@@ -9,6 +9,7 @@ old index until the new one is swapped in.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ LEXICAL_WEIGHT = 0.4
 #: How many candidates each method contributes before fusion.
 CANDIDATES = 50
 DATABASE = "articles.sqlite3"
+_WORD = re.compile(r"\w+")
 
 Progress = Callable[[int, int], None]
 
@@ -440,12 +442,16 @@ class Library:
             raise BadInput("the question is empty")
         if k < 1:
             raise BadInput("ask for at least one quote")
+        # Misspelt words are searched (and counted) as the closest words the articles hold; the model
+        # reads the question as typed, since a "fix" may also turn a real word the articles lack into another.
+        fixes = self.store.spelling_fixes(question)
+        searched = _WORD.sub(lambda m: fixes.get(m.group().casefold(), m.group()), question) if fixes else question
         query = self.encoder.encode([question])[0]
-        found = self.candidates(question, query, offset + k, guild_id)
-        if not found or confidence(question, found[0]) < self.min_score:
+        found = self.candidates(searched, query, offset + k, guild_id)
+        if not found or confidence(searched, found[0]) < self.min_score:
             return Answer(question, answered=False)
-        chosen = [c for c in found[offset : offset + k] if confidence(question, c) >= self.min_score * QUOTE_FLOOR]
-        quotes = [make_quote(c.passage, c.score, self.mark(c.passage, question, query, c.sentences)) for c in chosen]
+        chosen = [c for c in found[offset : offset + k] if confidence(searched, c) >= self.min_score * QUOTE_FLOOR]
+        quotes = [make_quote(c.passage, c.score, self.mark(c.passage, searched, query, c.sentences)) for c in chosen]
         return Answer(question, answered=True, quotes=quotes)
 
     def mark(self, passage: StoredPassage, question: str, query: np.ndarray, vectors: np.ndarray | None = None) -> Span:

@@ -92,6 +92,16 @@ def test_number_and_name_answers_are_quoted_first(reuters: Library, question: st
     assert answer in (first.highlight if marked else first.text)
 
 
+def test_misspelt_names_are_matched_to_words_the_articles_hold(reuters: Library) -> None:
+    """A misspelt name still finds its passage; words spelt right, and unknown short words, are left alone."""
+    assert reuters.store.spelling_fixes("who did ratclife blame")["ratclife"] == "ratcliff"
+    assert reuters.store.spelling_fixes("what did Ratcliffe claim about the voters") == {}
+    answer = reuters.ask("who did ratclife blame for the voter data thing")
+    assert answer.answered and answer.question == "who did ratclife blame for the voter data thing"
+    assert "Tehran and Moscow" in quoted(answer)
+    assert not reuters.ask("who is zxqvbnm plorf").answered
+
+
 @pytest.mark.parametrize(
     "question",
     ["who won the 2022 world cup", "how do i reset my discord password", "how many moons does jupiter have"],
