@@ -49,7 +49,7 @@ DEFAULT_MIN_SCORE = 1.06
 #: Confidence = fused score + this x the share of the question's words the passage holds (bench/abstention.py).
 COVERAGE_WEIGHT = 0.6
 #: Once a question is answered, further quotes need at least this fraction of ``min_score``.
-QUOTE_FLOOR = 0.8
+QUOTE_FLOOR = 0.5
 #: How much BM25 counts beside the cosine in the fused score (chosen on SQuAD v2.0 dev; bench/retrieval.py).
 LEXICAL_WEIGHT = 0.4
 #: How many candidates each method contributes before fusion.

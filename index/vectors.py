@@ -162,7 +162,8 @@ class IVFIndex(FlatIndex):
                 raise ValueError("a new inverted-file index needs vectors to train on")
             quantizer = faiss.IndexFlatIP(dim)
             index = faiss.IndexIVFFlat(quantizer, dim, ivf_lists(len(train)), faiss.METRIC_INNER_PRODUCT)
-            index.train(np.ascontiguousarray(_sample(train, 64 * index.nlist), dtype=np.float32))
+            index.cp.niter = 15  # k-means rounds; 40 points per list is what FAISS asks for
+            index.train(np.ascontiguousarray(_sample(train, 40 * index.nlist), dtype=np.float32))
             index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # for removals and reconstruct by id
         index.nprobe = NPROBE
         super().__init__(dim, index)
