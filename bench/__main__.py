@@ -82,8 +82,10 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="scratch directory to use and keep (default: a temporary one)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, object] = {}
-    seconds: dict[str, float] = {}
+    saved = args.out / "results.json"
+    # With --only, the other steps' figures of the last full run are kept.
+    results: dict[str, Any] = json.loads(saved.read_text()) if args.only and saved.exists() else {}
+    seconds: dict[str, float] = results.pop("seconds", {})
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
@@ -96,7 +98,8 @@ def main() -> None:
             results[name] = step(workdir)
             seconds[name] = round(time.perf_counter() - t0, 1)
             (args.out / "results.json").write_text(json.dumps(results | {"seconds": seconds}, indent=1))
-    seconds["total"] = round(time.perf_counter() - started, 1)
+    if not args.only:
+        seconds["total"] = round(time.perf_counter() - started, 1)
     results["seconds"] = seconds
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     table = summary(results)

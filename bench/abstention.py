@@ -35,9 +35,10 @@ def calibrate(workdir: Path) -> dict[str, object]:
     vectors = library.encoder.encode([q.text for q in asked], batch_size=64)
     fused, coverage = [], []
     for question, query in zip(asked, vectors, strict=True):
-        found = library.candidates(question.text, query, 1, None)
+        searched = library.spelled(question.text)  # as ask does
+        found = library.candidates(searched, query, 1, None)
         fused.append(found[0].score if found else 0.0)
-        coverage.append(word_coverage(question.text, found[0].passage.text) if found else 0.0)
+        coverage.append(word_coverage(searched, found[0].passage.text) if found else 0.0)
     library.close()
     covered = np.asarray([q.article % 2 == 0 for q in asked])
     table = []

@@ -58,7 +58,7 @@ CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
 -- The lexical index lives in the same file and the same transactions: it can never disagree.
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     text, content='passages', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
-);
+);  -- the tokenizer is TOKENIZER below
 CREATE TRIGGER IF NOT EXISTS passages_fts_insert AFTER INSERT ON passages BEGIN
     INSERT INTO passages_fts(rowid, text) VALUES (new.id, new.text);
 END;
@@ -209,6 +209,9 @@ STOP_WORDS = frozenset(
 _QUERY_WORD = re.compile(r"\w+", re.UNICODE)
 
 
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+
+
 def lexical_query(text: str) -> str | None:
     """An FTS5 query matching any content word of ``text`` (each quoted, so no word is an operator)."""
     words = [w for w in _QUERY_WORD.findall(text.casefold()) if w not in STOP_WORDS]
@@ -248,6 +251,9 @@ class PassageStore:
             self._db.execute(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_vocab USING fts5vocab(main, passages_fts, row)"
             )
+            # A scratch table with the same tokenizer, to stem a misspelt word the way FTS5 stems passages.
+            self._db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.stemmer USING fts5(t, tokenize='{TOKENIZER}')")
+            self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.stems USING fts5vocab(temp, stemmer, instance)")
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"the database {path} is damaged or not a database ({exc}); move it aside and restore it"
@@ -478,25 +484,38 @@ class PassageStore:
         return [(int(i), float(score)) for i, score in rows]
 
     def spelling_fixes(self, question: str) -> dict[str, str]:
-        """Misspelt words of the question mapped to the closest word the articles hold ("ratclife": "ratcliff").
+        """Misspelt words of the question mapped to the closest term the articles hold ("ratclife": "ratcliff").
 
-        Only words of five letters or more that no passage holds are looked at; the replacement
-        is a stemmed term of the lexical index at one edit (two for words of eight letters or
-        more) that shares the word's first two letters, the most common one on a tie.
+        Only words that no passage holds are looked at. Each is stemmed as FTS5 stems passages and
+        compared with the stemmed terms of the lexical index that share its first two letters: one
+        edit away for a stem of seven letters or more, two from ten (shorter stems have too many
+        neighbours to guess), the most common term on a tie.
         """
+        unknown = [
+            word
+            for word in dict.fromkeys(_QUERY_WORD.findall(question.casefold()))
+            if len(word) >= 6
+            and word.isalpha()
+            and word not in STOP_WORDS
+            and not self._query("SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? LIMIT 1", (f'"{word}"',))
+        ]
+        if not unknown:
+            return {}
+        with self._lock:
+            self._db.execute("INSERT INTO temp.stemmer(rowid, t) VALUES (1, ?)", (" ".join(unknown),))
+            stems = [str(r[0]) for r in self._db.execute("SELECT term FROM temp.stems ORDER BY offset")]
+            self._db.execute("DELETE FROM temp.stemmer")
         fixes: dict[str, str] = {}
-        for word in dict.fromkeys(_QUERY_WORD.findall(question.casefold())):
-            if len(word) < 5 or not word.isalpha() or word in STOP_WORDS:
+        for word, stem in zip(unknown, stems, strict=False):
+            allowed = 2 if len(stem) >= 10 else 1 if len(stem) >= 7 else 0
+            if not allowed:
                 continue
-            if self._query("SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? LIMIT 1", (f'"{word}"',)):
-                continue
-            allowed = 2 if len(word) >= 8 else 1
             rows = self._query(
                 "SELECT term, doc FROM temp.passages_vocab"
                 " WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
-                (word[:2], word[:2] + "\uffff", len(word) - allowed - 1, len(word) + allowed),
+                (stem[:2], stem[:2] + "\uffff", len(stem) - allowed, len(stem) + allowed),
             )
-            scored = [(edit_distance(word, term, allowed), -doc, term) for term, doc in rows]
+            scored = [(edit_distance(stem, term, allowed), -doc, term) for term, doc in rows]
             best = min((s for s in scored if s[0] <= allowed), default=None)
             if best is not None:
                 fixes[word] = best[2]

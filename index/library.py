@@ -45,9 +45,9 @@ from index.vectors import MANIFEST, FlatIndex, IndexUnusable, build_index, load_
 log = logging.getLogger(__name__)
 
 #: Below this confidence the best passage does not answer the question (see README, "Abstention").
-DEFAULT_MIN_SCORE = 1.06
+DEFAULT_MIN_SCORE = 1.115
 #: Confidence = fused score + this x the share of the question's words the passage holds (bench/abstention.py).
-COVERAGE_WEIGHT = 0.6
+COVERAGE_WEIGHT = 0.7
 #: Once a question is answered, further quotes need at least this fraction of ``min_score``.
 QUOTE_FLOOR = 0.5
 #: How much BM25 counts beside the cosine in the fused score (chosen on SQuAD v2.0 dev; bench/retrieval.py).
@@ -442,10 +442,7 @@ class Library:
             raise BadInput("the question is empty")
         if k < 1:
             raise BadInput("ask for at least one quote")
-        # Misspelt words are searched (and counted) as the closest words the articles hold; the model
-        # reads the question as typed, since a "fix" may also turn a real word the articles lack into another.
-        fixes = self.store.spelling_fixes(question)
-        searched = _WORD.sub(lambda m: fixes.get(m.group().casefold(), m.group()), question) if fixes else question
+        searched = self.spelled(question)
         query = self.encoder.encode([question])[0]
         found = self.candidates(searched, query, offset + k, guild_id)
         if not found or confidence(searched, found[0]) < self.min_score:
@@ -453,6 +450,15 @@ class Library:
         chosen = [c for c in found[offset : offset + k] if confidence(searched, c) >= self.min_score * QUOTE_FLOOR]
         quotes = [make_quote(c.passage, c.score, self.mark(c.passage, searched, query, c.sentences)) for c in chosen]
         return Answer(question, answered=True, quotes=quotes)
+
+    def spelled(self, question: str) -> str:
+        """The question with misspelt words replaced by the closest terms the articles hold, for searching.
+
+        Only the lexical search and the word counts use it; the model reads the question as typed,
+        since a "fix" may also turn a real word the articles lack into another.
+        """
+        fixes = self.store.spelling_fixes(question)
+        return _WORD.sub(lambda m: fixes.get(m.group().casefold(), m.group()), question) if fixes else question
 
     def mark(self, passage: StoredPassage, question: str, query: np.ndarray, vectors: np.ndarray | None = None) -> Span:
         """The sentence of ``passage`` that best answers the question, as ``ask`` marks it."""
