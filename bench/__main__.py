@@ -1,4 +1,4 @@
-"""Every benchmark figure in BENCHMARKS.md, in one command (about 20 minutes on 2 cores).
+"""Every benchmark figure in BENCHMARKS.md, in one command (about 12 minutes on 2 cores).
 
     python -m bench [--out bench/out] [--only NAME ...]
 
