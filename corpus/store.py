@@ -233,6 +233,7 @@ class PassageStore:
         """Open (creating if needed) the database at ``path``."""
         self.path = path
         self._lock = threading.RLock()
+        self._known_words: set[str] = set()  # question words some passage holds (spelling_fixes)
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -491,14 +492,16 @@ class PassageStore:
         edit away for a stem of seven letters or more, two from ten (shorter stems have too many
         neighbours to guess), the most common term on a tie.
         """
-        unknown = [
-            word
-            for word in dict.fromkeys(_QUERY_WORD.findall(question.casefold()))
-            if len(word) >= 6
-            and word.isalpha()
-            and word not in STOP_WORDS
-            and not self._query("SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? LIMIT 1", (f'"{word}"',))
-        ]
+        unknown = []
+        for word in dict.fromkeys(_QUERY_WORD.findall(question.casefold())):
+            if len(word) < 6 or not word.isalpha() or word in STOP_WORDS or word in self._known_words:
+                continue
+            if self._query("SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? LIMIT 1", (f'"{word}"',)):
+                if len(self._known_words) > 100_000:  # a word removed since is merely not corrected
+                    self._known_words.clear()
+                self._known_words.add(word)
+            else:
+                unknown.append(word)
         if not unknown:
             return {}
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -76,6 +77,7 @@ class Candidate:
     cosine: float  # of the passage's sentence nearest the question
     lexical: float  # BM25
     sentences: np.ndarray
+    marked: Span | None = None  # the answering sentence, once the candidate was re-ranked
 
 
 def drop_duplicates(candidates: list[Candidate], limit: int | None = None) -> list[Candidate]:
@@ -94,7 +96,12 @@ def drop_duplicates(candidates: list[Candidate], limit: int | None = None) -> li
 
 def text_sentences(text: str) -> list[Span]:
     """A passage's sentences, with spans relative to the passage text (the whole text if it has none)."""
-    return sentences(text) or [Span(0, len(text), text)]
+    return list(_split(text))
+
+
+@lru_cache(maxsize=16_384)
+def _split(text: str) -> tuple[Span, ...]:
+    return tuple(sentences(text) or [Span(0, len(text), text)])
 
 
 #: How the marking signals add up (chosen on SQuAD v2.0 dev, not on the reported v1.1 set; bench/marking.py).
@@ -129,10 +136,14 @@ HALF = 0.0
 _SUFFIX = re.compile(r"(?<=\w{3})(ings?|ed|es|e|s|ly)$")
 
 
-def _terms(text: str) -> set[str]:
-    """Content words, case-folded, a common ending dropped, so "pleaded" meets "plead" and "ballots" "ballot"."""
+@lru_cache(maxsize=65_536)
+def _terms(text: str) -> frozenset[str]:
+    """Content words, case-folded, a common ending dropped, so "pleaded" meets "plead" and "ballots" "ballot".
+
+    Cached: the same passages' sentences come back question after question.
+    """
     words = (w for w in _WORD.findall(text.casefold()) if w not in _STOP)
-    return {w if w.endswith("ss") else _SUFFIX.sub("", w) for w in words}
+    return frozenset(w if w.endswith("ss") else _SUFFIX.sub("", w) for w in words)
 
 
 def word_coverage(question: str, text: str) -> float:
@@ -141,28 +152,49 @@ def word_coverage(question: str, text: str) -> float:
     return len(asked & _terms(text)) / len(asked) if asked else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Expected:
+    """What kind of answer a question asks for: "date", "number", "name" or nothing."""
+
+    kind: str | None
+    count_of: re.Pattern[str] | None = None  # "how many votes": a number followed by "vote..."
+    named: frozenset[str] = frozenset()  # names the question itself gives
+
+
+@lru_cache(maxsize=1024)
+def _expected(question: str) -> _Expected:
+    asked = question.casefold()
+    if _WHEN.search(asked):
+        return _Expected("date")
+    if _HOW_MANY.search(asked):
+        counted = _COUNTED.search(asked)
+        pattern = re.compile(_COUNT_OF.format(re.escape(counted.group(1)[:4])), re.IGNORECASE) if counted else None
+        return _Expected("number", pattern)
+    if _WHO.search(asked):
+        return _Expected("name", named=frozenset(w.casefold() for w in _NAME.findall(question)))
+    return _Expected(None)
+
+
 def _has_expected_kind(question: str, sentence: str) -> float:
     """Whether the sentence holds the kind of thing the question asks for: a date, a number, a name.
 
     For "how many votes" a number followed (within two words) by "vote..." counts fully, any other
     number half.
     """
-    asked = question.casefold()
-    if _WHEN.search(asked):
+    expected = _expected(question)
+    if expected.kind == "date":
         return float(bool(_DATE.search(sentence)))
-    if _HOW_MANY.search(asked):
-        counted = _COUNTED.search(asked)
-        if counted and re.search(_COUNT_OF.format(re.escape(counted.group(1)[:4])), sentence, re.IGNORECASE):
-            return 1.0  # "how many votes": a number of votes
-        return (0.5 if counted else 1.0) * bool(_NUMBER.search(sentence))
-    if _WHO.search(asked):
-        named = {w.casefold() for w in _NAME.findall(question)}
-        return float(any(w.casefold() not in named for w in _NAME.findall(sentence[1:])))
+    if expected.kind == "number":
+        if expected.count_of is not None and expected.count_of.search(sentence):
+            return 1.0
+        return (0.5 if expected.count_of is not None else 1.0) * bool(_NUMBER.search(sentence))
+    if expected.kind == "name":
+        return float(any(w.casefold() not in expected.named for w in _NAME.findall(sentence[1:])))
     return 0.0
 
 
-def mark_best_sentence(question: str, query: np.ndarray, spans: list[Span], vectors: np.ndarray) -> Span:
-    """The sentence that best answers the question.
+def sentence_scores(question: str, query: np.ndarray, spans: list[Span], vectors: np.ndarray) -> np.ndarray:
+    """How well each sentence answers the question.
 
     Each sentence scores its cosine to the question (its vector was pooled in the context of
     its passage), plus the share of the question's words it holds, each word weighted by how
@@ -170,8 +202,6 @@ def mark_best_sentence(question: str, query: np.ndarray, spans: list[Span], vect
     ("He said..." after the sentence that names him) and for holding the kind of thing asked
     for (a date for "when", a number for "how many", a name for "who").
     """
-    if len(spans) == 1:
-        return spans[0]
     asked = _terms(question)
     held = [_terms(s.text) for s in spans]
     weight = {t: math.log((len(spans) + 1) / (sum(t in h for h in held) + 0.5)) for t in asked}
@@ -181,8 +211,12 @@ def mark_best_sentence(question: str, query: np.ndarray, spans: list[Span], vect
     neighbours[1:] += words[:-1]
     neighbours[:-1] += words[1:]
     kinds = np.asarray([_has_expected_kind(question, s.text) for s in spans])
-    scores = vectors @ query + WORD_WEIGHT * words + NEIGHBOUR_WEIGHT * neighbours + KIND_WEIGHT * kinds
-    return spans[int(np.argmax(scores))]
+    return np.asarray(vectors @ query + WORD_WEIGHT * words + NEIGHBOUR_WEIGHT * neighbours + KIND_WEIGHT * kinds)
+
+
+def mark_best_sentence(question: str, query: np.ndarray, spans: list[Span], vectors: np.ndarray) -> Span:
+    """The sentence that best answers the question (see :func:`sentence_scores`)."""
+    return spans[int(np.argmax(sentence_scores(question, query, spans, vectors)))]
 
 
 def make_quote(passage: StoredPassage, score: float, sentence: Span) -> Quote:
