@@ -85,20 +85,21 @@ def weighted(sentence: float, lexical: float) -> Ranker:
 
 
 def evaluate(found: list[Gathered], owner: dict[int, int], ranker: Ranker) -> dict[str, float]:
-    """R@1/5/10/20 and MRR@10 of the gold paragraph (several passages of one paragraph count once)."""
+    """R@1/5/10/20 and MRR@10 of the gold paragraph when ``ranker`` ranks every question."""
+    return score_rankings([(g.gold, ranker(g)) for g in found], owner)
+
+
+def score_rankings(ranked: list[tuple[int, list[int]]], owner: dict[int, int]) -> dict[str, float]:
+    """R@1/5/10/20 and MRR@10 of (gold paragraph, ranked passage ids) pairs; one paragraph's passages count once."""
     hits = dict.fromkeys((1, 5, 10, 20), 0)
     mrr = 0.0
-    for g in found:
-        seen: list[int] = []
-        for pid in ranker(g):
-            paragraph = owner.get(pid, -1)
-            if paragraph not in seen:
-                seen.append(paragraph)
-        rank = seen.index(g.gold) + 1 if g.gold in seen else None
+    for gold, ranking in ranked:
+        seen = list(dict.fromkeys(owner.get(pid, -1) for pid in ranking))
+        rank = seen.index(gold) + 1 if gold in seen else None
         for k in hits:
             hits[k] += bool(rank and rank <= k)
         mrr += 1 / rank if rank and rank <= 10 else 0.0
-    n = len(found)
+    n = len(ranked)
     return {f"R@{k}": round(v / n, 4) for k, v in hits.items()} | {"MRR@10": round(mrr / n, 4), "questions": n}
 
 
@@ -113,13 +114,11 @@ def rerank_grid(workdir: Path) -> dict[float, dict[str, float]]:
     try:
         for weight in (0.0, 0.25, 0.5, 1.0, 2.0):
             core.RERANK_WEIGHT = weight
-            found = [
-                Gathered(
-                    q.paragraph, [], [], {}, {}, {}, [c.passage.id for c in library.candidates(q.text, v, 20, None)]
-                )
+            ranked = [
+                (q.paragraph, [c.passage.id for c in library.candidates(q.text, v, 20, None)])
                 for q, v in zip(asked, vectors, strict=True)
             ]
-            grid[weight] = evaluate(found, owner, lambda g: g.project)
+            grid[weight] = score_rankings(ranked, owner)
     finally:
         core.RERANK_WEIGHT = RERANK_WEIGHT
         library.close()

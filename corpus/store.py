@@ -529,25 +529,11 @@ class PassageStore:
         fetch = k
         while True:
             rows = self.lexical_ranking(question, fetch)
-            visible = self.visible_passage_ids([pid for pid, _ in rows], guild_id)
+            visible = self.visible_passages([pid for pid, _ in rows], guild_id)
             hits = [(pid, score) for pid, score in rows if pid in visible]
             if len(hits) >= k or len(rows) < fetch:
                 return hits[:k]
             fetch *= 4
-
-    def visible_passage_ids(self, passage_ids: list[int], guild_id: int | None) -> set[int]:
-        """Which of these passages ``guild_id`` may see."""
-        visible: set[int] = set()
-        for i in range(0, len(passage_ids), 500):
-            chunk = passage_ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._query(
-                f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id"
-                f" WHERE p.id IN ({marks}) AND (a.guild_id IS NULL OR a.guild_id = ?)",
-                [*chunk, guild_id],
-            )
-            visible.update(int(r[0]) for r in rows)
-        return visible
 
     def all_passage_texts(self) -> list[tuple[int, str]]:
         """Every passage id with its text, for re-embedding."""

@@ -193,8 +193,10 @@ def _has_expected_kind(question: str, sentence: str) -> float:
     return 0.0
 
 
-def sentence_scores(question: str, query: np.ndarray, spans: list[Span], vectors: np.ndarray) -> np.ndarray:
-    """How well each sentence answers the question.
+def sentence_scores(
+    question: str, query: np.ndarray, spans: list[Span], vectors: np.ndarray, extras: float = 1.0
+) -> np.ndarray:
+    """How well each sentence answers the question (``extras`` scales all but the cosine).
 
     Each sentence scores its cosine to the question (its vector was pooled in the context of
     its passage), plus the share of the question's words it holds, each word weighted by how
@@ -211,7 +213,9 @@ def sentence_scores(question: str, query: np.ndarray, spans: list[Span], vectors
     neighbours[1:] += words[:-1]
     neighbours[:-1] += words[1:]
     kinds = np.asarray([_has_expected_kind(question, s.text) for s in spans])
-    return np.asarray(vectors @ query + WORD_WEIGHT * words + NEIGHBOUR_WEIGHT * neighbours + KIND_WEIGHT * kinds)
+    return np.asarray(
+        vectors @ query + extras * (WORD_WEIGHT * words + NEIGHBOUR_WEIGHT * neighbours + KIND_WEIGHT * kinds)
+    )
 
 
 def mark_best_sentence(question: str, query: np.ndarray, spans: list[Span], vectors: np.ndarray) -> Span:

@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -130,6 +130,12 @@ class SentenceTransformerEncoder:
             raise ValueError(f"the model {self._name} does not say how long its vectors are")
         return int(dim)
 
+    def _compute_in(self) -> AbstractContextManager[object]:
+        """bfloat16 autocast when the model computes in bfloat16, nothing otherwise."""
+        import torch
+
+        return torch.autocast(self._device, dtype=torch.bfloat16) if self._bfloat16 else nullcontext()
+
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         """Embed ``texts`` as unit vectors."""
         if not texts:
@@ -137,8 +143,7 @@ class SentenceTransformerEncoder:
         import torch
 
         model = self.model
-        autocast = torch.autocast(self._device, dtype=torch.bfloat16) if self._bfloat16 else nullcontext()
-        with self._use_lock, autocast:
+        with self._use_lock, self._compute_in():
             if len(texts) == 1:  # a question: one forward pass, without encode()'s batching (~1 ms less)
                 with torch.inference_mode():
                     features = model.preprocess(list(texts))
@@ -159,17 +164,13 @@ class SentenceTransformerEncoder:
         """Embed passages and their sentences in one forward pass per passage.
 
         The passage's vector is the mean of all its tokens, as ``encode`` makes it; each sentence's is
-        the mean of the sentence's own tokens, which saw the whole passage. Marking the answering
-        sentence with these is as good as embedding every sentence alone
-        (bench/marking.py) and costs no second pass over the text.
+        the mean of the sentence's own tokens, which saw the whole passage. Marking with these is nearly
+        as good as embedding every sentence alone (BENCHMARKS.md) and costs no second pass.
         """
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32), []
-        import torch
-
         model = self.model
-        autocast = torch.autocast(self._device, dtype=torch.bfloat16) if self._bfloat16 else nullcontext()
-        with self._use_lock, autocast:
+        with self._use_lock, self._compute_in():
             outputs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
                 list(texts), batch_size=batch_size, output_value=None, show_progress_bar=False
             )

@@ -442,8 +442,7 @@ class Library:
             if len(spans) != len(candidate.sentences):  # stored by a different sentence splitter
                 head.append(candidate)
                 continue
-            cosines = candidate.sentences @ query
-            marking = cosines + RERANK_WEIGHT * (sentence_scores(question, query, spans, candidate.sentences) - cosines)
+            marking = sentence_scores(question, query, spans, candidate.sentences, RERANK_WEIGHT)
             best = int(np.argmax(marking))
             score = candidate.score - candidate.cosine + float(marking[best])
             head.append(replace(candidate, score=score, marked=spans[best]))
