@@ -130,7 +130,6 @@ _NUMBER = re.compile(
 _NAME = re.compile(r"\b[A-Z][a-z]+")
 _COUNTED = re.compile(r"\bhow many (\w+)")
 _COUNT_OF = r"(\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen))(\s+\S+){{0,2}}?\s+{}"
-HALF = 0.0
 
 
 _SUFFIX = re.compile(r"(?<=\w{3})(ings?|ed|es|e|s|ly)$")

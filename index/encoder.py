@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -80,8 +80,9 @@ class SentenceTransformerEncoder:
         self._bfloat16 = False
         self._model: SentenceTransformer | None = None
         self._load_lock = threading.Lock()
-        # One call at a time: a fast tokenizer shared between threads can fail with "Already borrowed".
-        self._use_lock = threading.Lock()
+        # One call at a time (a fast tokenizer shared between threads can fail with "Already borrowed"),
+        # questions before the next batch of passages.
+        self._turns = QuestionsFirst()
 
     @property
     def name(self) -> str:
@@ -143,7 +144,7 @@ class SentenceTransformerEncoder:
         import torch
 
         model = self.model
-        with self._use_lock, self._compute_in():
+        with self._turns.short(), self._compute_in():
             if len(texts) == 1:  # a question: one forward pass, without encode()'s batching (~1 ms less)
                 with torch.inference_mode():
                     features = model.preprocess(list(texts))
@@ -166,37 +167,94 @@ class SentenceTransformerEncoder:
         The passage's vector is the mean of all its tokens, as ``encode`` makes it; each sentence's is
         the mean of the sentence's own tokens, which saw the whole passage. Marking with these is nearly
         as good as embedding every sentence alone (BENCHMARKS.md) and costs no second pass.
+
+        Passages are batched longest first, as ``SentenceTransformer.encode`` does, and the model is
+        taken one batch at a time, so a question asked during a rebuild waits for one batch, not all.
         """
-        if not texts:
-            return np.empty((0, self.dim), dtype=np.float32), []
-        model = self.model
-        with self._use_lock, self._compute_in():
-            outputs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
-                list(texts), batch_size=batch_size, output_value=None, show_progress_bar=False
-            )
-            offsets = model.tokenizer(
-                list(texts), truncation=True, max_length=model.max_seq_length, return_offsets_mapping=True
-            )["offset_mapping"]
         passages = np.empty((len(texts), self.dim), dtype=np.float32)
-        sentences: list[np.ndarray] = []
-        for row, (output, spans, marks) in enumerate(zip(outputs, sentence_spans, offsets, strict=True)):
-            tokens = output["token_embeddings"].float().numpy()[: len(marks)]
-            passages[row] = _unit(output["sentence_embedding"].float().numpy())
-            starts = np.asarray([a for a, _ in marks])
-            ends = np.asarray([b for _, b in marks])
-            real = ends > starts  # [CLS], [SEP] and padding map to (0, 0)
-            pooled = np.empty((len(spans), self.dim), dtype=np.float32)
-            for i, (start, end) in enumerate(spans):
-                inside = real & (starts >= start) & (ends <= end)
-                pooled[i] = _unit(tokens[inside].mean(axis=0)) if inside.any() else passages[row]
-            sentences.append(pooled)
+        sentences: list[np.ndarray] = [passages[:0]] * len(texts)
+        model = self.model
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        for first in range(0, len(order), batch_size):
+            rows = order[first : first + batch_size]
+            batch = [texts[i] for i in rows]
+            with self._turns.batch(), self._compute_in():
+                outputs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
+                    batch, batch_size=len(batch), output_value=None, show_progress_bar=False
+                )
+                offsets = model.tokenizer(
+                    batch, truncation=True, max_length=model.max_seq_length, return_offsets_mapping=True
+                )["offset_mapping"]
+            for row, output, marks in zip(rows, outputs, offsets, strict=True):
+                passages[row] = _unit(output["sentence_embedding"].float().numpy())
+                tokens = output["token_embeddings"].float().numpy()[: len(marks)]
+                sentences[row] = _pool(tokens, marks, sentence_spans[row], passages[row])
         return passages, sentences
 
     def count_tokens(self, text: str) -> int:
         """Model tokens in ``text``, without [CLS]/[SEP]."""
         tokenizer = self.model.tokenizer
-        with self._use_lock:
+        with self._turns.short():
             return len(tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+
+class QuestionsFirst:
+    """One user of the model at a time, and short calls (questions) before the next batch of passages.
+
+    A rebuild or a large import takes the model one batch at a time; a question that arrives
+    meanwhile waits for the current batch only, whatever the operating system's thread order.
+    """
+
+    def __init__(self) -> None:
+        """Free, with nobody waiting."""
+        self._changed = threading.Condition()
+        self._busy = False
+        self._short_waiting = 0
+
+    @contextmanager
+    def short(self) -> Iterator[None]:
+        """Hold the model for a question (or a token count)."""
+        with self._changed:
+            self._short_waiting += 1
+            try:
+                self._changed.wait_for(lambda: not self._busy)
+            finally:
+                self._short_waiting -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the model for one batch of passages, once no question is waiting."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._busy and not self._short_waiting)
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._changed:
+            self._busy = False
+            self._changed.notify_all()
+
+
+def _pool(
+    tokens: np.ndarray, marks: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]], whole: np.ndarray
+) -> np.ndarray:
+    """Each sentence's unit vector: the mean of the tokens inside its span (``whole`` when none is)."""
+    starts = np.asarray([a for a, _ in marks])
+    ends = np.asarray([b for _, b in marks])
+    real = ends > starts  # [CLS], [SEP] and padding map to (0, 0)
+    pooled = np.empty((len(spans), len(whole)), dtype=np.float32)
+    for i, (start, end) in enumerate(spans):
+        inside = real & (starts >= start) & (ends <= end)
+        pooled[i] = _unit(tokens[inside].mean(axis=0)) if inside.any() else whole
+    return pooled
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
