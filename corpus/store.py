@@ -8,6 +8,7 @@ that once a method returns, its change survives a crash or a kill.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -15,11 +16,13 @@ import re
 import sqlite3
 import threading
 import unicodedata
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -97,11 +100,42 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vector     BLOB NOT NULL,
     sentences  BLOB             -- the passage's sentences' vectors (sentences x dim), for marking
 );
+-- What each committed change did to the embedded passages, so every process that holds an index
+-- of them (the bot, a CLI command, another shard) can catch up before it answers or saves. Written
+-- by triggers, so no change can forget it; `generation` is the one the change commits as.
+CREATE TABLE IF NOT EXISTS passage_log (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    generation INTEGER NOT NULL,
+    passage_id INTEGER NOT NULL,
+    op         INTEGER NOT NULL      -- 1: (re-)embedded, take its vector; -1: removed
+);
+CREATE INDEX IF NOT EXISTS passage_log_generation ON passage_log(generation);
+CREATE TRIGGER IF NOT EXISTS passage_log_embedded AFTER INSERT ON embeddings BEGIN
+    INSERT INTO passage_log (generation, passage_id, op)
+    SELECT CAST(value AS INTEGER) + 1, new.passage_id, 1 FROM meta WHERE key = 'generation';
+END;
+CREATE TRIGGER IF NOT EXISTS passage_log_removed AFTER DELETE ON passages BEGIN
+    INSERT INTO passage_log (generation, passage_id, op)
+    SELECT CAST(value AS INTEGER) + 1, old.id, -1 FROM meta WHERE key = 'generation';
+END;
 """
+
+#: The change log keeps about this many rows; a process further behind reloads every embedding.
+LOG_ROWS = 200_000
 
 
 #: One article to store: the article, its passages, their vectors and each passage's sentence vectors.
 ArticleRows = tuple["NewArticle", Sequence[Span], np.ndarray, Sequence[np.ndarray | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What happened to the embedded passages since some generation, up to ``generation``."""
+
+    generation: int
+    removed: np.ndarray  # passage ids to drop
+    embedded: np.ndarray  # passage ids to (re)place, with their vectors below
+    vectors: np.ndarray
 
 
 class StoreError(Exception):
@@ -234,6 +268,8 @@ class PassageStore:
         self.path = path
         self._lock = threading.RLock()
         self._known_words: set[str] = set()  # question words some passage holds (spelling_fixes)
+        # Held shared while open, so that `restore` can tell that some process still uses the database.
+        self._users = open_users_lock(path, fcntl.LOCK_SH)
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -248,6 +284,10 @@ class PassageStore:
             if not had_fts:  # a database from before the lexical index: fill it once
                 self._db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+            # Which database this is, for the indexes derived from it; a restored copy gets a new one.
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('lineage', ?)", (uuid.uuid4().hex,))
+            # Changes before the log existed (an older database) are not in it: anyone behind reloads.
+            self._db.execute("INSERT OR IGNORE INTO meta SELECT 'log_floor', value FROM meta WHERE key = 'generation'")
             # The lexical index's vocabulary (stemmed terms and how many passages hold each), for spelling.
             self._db.execute(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_vocab USING fts5vocab(main, passages_fts, row)"
@@ -256,6 +296,7 @@ class PassageStore:
             self._db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.stemmer USING fts5(t, tokenize='{TOKENIZER}')")
             self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.stems USING fts5vocab(temp, stemmer, instance)")
         except sqlite3.DatabaseError as exc:
+            self._users.close()
             raise StoreError(
                 f"the database {path} is damaged or not a database ({exc}); move it aside and restore it"
                 " from a backup with `python run_bot.py restore BACKUP_FILE`"
@@ -265,6 +306,7 @@ class PassageStore:
         """Close the database."""
         with self._lock:
             self._db.close()
+            self._users.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -301,6 +343,10 @@ class PassageStore:
     def generation(self) -> int:
         """The number of changes ever committed; derived indexes record it."""
         return int(self._query("SELECT value FROM meta WHERE key = 'generation'")[0][0])
+
+    def lineage(self) -> str:
+        """The identity of this database; an index records it and is trusted only by the same database."""
+        return self.get_meta("lineage") or ""
 
     def get_meta(self, key: str) -> str | None:
         """A stored setting, or None."""
@@ -440,6 +486,62 @@ class PassageStore:
 
     # -- passages and embeddings ------------------------------------------------------
 
+    def changes_since(self, generation: int, model: str) -> Changes | None:
+        """What committed changes after ``generation`` did to the embedded passages, read as one snapshot.
+
+        None when the log no longer reaches back that far (the caller reloads every embedding).
+        """
+        with self._lock:
+            self._db.execute("BEGIN")  # one read snapshot: the generation and the log agree
+            try:
+                now = int(self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+                floor = int(self._db.execute("SELECT value FROM meta WHERE key = 'log_floor'").fetchone()[0])
+                if generation < floor or generation > now:  # too far behind, or a database swapped under it
+                    return None
+                last: dict[int, int] = {}
+                for pid, op in self._db.execute(
+                    "SELECT passage_id, op FROM passage_log WHERE generation > ? ORDER BY seq", (generation,)
+                ):
+                    last[int(pid)] = int(op)
+                embedded = sorted(pid for pid, op in last.items() if op > 0)
+                vectors: list[np.ndarray] = []
+                ids: list[int] = []
+                for i in range(0, len(embedded), 500):
+                    chunk = embedded[i : i + 500]
+                    for pid, dim, blob in self._db.execute(
+                        f"SELECT passage_id, dim, vector FROM embeddings WHERE model = ?"
+                        f" AND passage_id IN ({','.join('?' * len(chunk))})",
+                        [model, *chunk],
+                    ):
+                        ids.append(int(pid))
+                        vectors.append(np.frombuffer(blob, dtype=np.float32, count=dim))
+            finally:
+                self._db.execute("COMMIT")
+        gone = sorted(set(last) - set(ids))  # removed, or since re-embedded by another model
+        matrix = np.vstack(vectors) if vectors else np.empty((0, 0), dtype=np.float32)
+        return Changes(now, np.asarray(gone, dtype=np.int64), np.asarray(ids, dtype=np.int64), matrix)
+
+    def trim_log(self) -> None:
+        """Forget the oldest changes once the log passes ``LOG_ROWS`` (whole generations at a time)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT generation FROM passage_log WHERE seq <= (SELECT MAX(seq) FROM passage_log) - ?"
+                " ORDER BY seq DESC LIMIT 1",
+                (LOG_ROWS,),
+            ).fetchone()
+            if row is None:
+                return
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("DELETE FROM passage_log WHERE generation <= ?", (row[0],))
+                self._db.execute(
+                    "UPDATE meta SET value = MAX(CAST(value AS INTEGER), ?) WHERE key = 'log_floor'", (row[0],)
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError:  # busy or full: trimming can wait for the next change
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+
     def _passages(self, where: str, params: Sequence[object] | dict[str, object]) -> list[StoredPassage]:
         rows = self._query(
             "SELECT p.id, p.article_id, p.position, p.start, p.end, p.text,"
@@ -549,6 +651,17 @@ class PassageStore:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), rows[0][1])
         return ids, matrix
+
+    def snapshot(self, model: str) -> tuple[int, np.ndarray, np.ndarray]:
+        """(generation, passage ids, vectors) of every embedding by ``model``, read as one snapshot."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                generation = self.generation()
+                ids, vectors = self.embeddings(model)
+            finally:
+                self._db.execute("COMMIT")
+        return generation, ids, vectors
 
     def sentence_vectors(self, passage_ids: Sequence[int], model: str) -> dict[int, np.ndarray]:
         """The stored sentence vectors of these passages (those that have them), keyed by passage id."""
@@ -684,6 +797,20 @@ def _blob(vectors: np.ndarray) -> bytes:
 REQUIRED_TABLES = {"meta", "articles", "passages", "embeddings"}
 
 
+def open_users_lock(database: Path, how: int) -> IO[bytes]:
+    """The lock file beside ``database``, locked ``how`` (fcntl.LOCK_SH by users, LOCK_EX by restore).
+
+    The kernel drops the lock when its holder exits, killed or not, so a crash never leaves it stuck.
+    """
+    handle = open(f"{database}.lock", "ab")  # noqa: SIM115 - held open for the store's lifetime
+    try:
+        fcntl.flock(handle.fileno(), how)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
 def restore_database(backup: Path, database: Path) -> Path | None:
     """Check ``backup``, then swap it in for ``database``; return where the old database was kept.
 
@@ -700,10 +827,24 @@ def restore_database(backup: Path, database: Path) -> Path | None:
         raise StoreError(f"{backup} is damaged ({verdict}); it was not restored")
     if not REQUIRED_TABLES.issubset(tables):
         raise StoreError(f"{backup} is not a backup of this bot's articles")
+    try:
+        users = open_users_lock(database, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise StoreError(
+            f"{database} is open in another process (the bot or another command); stop it first. Nothing was restored"
+        ) from None
+    with users:
+        return _swap_in(backup, database)
+
+
+def _swap_in(backup: Path, database: Path) -> Path | None:
+    """Copy ``backup`` beside ``database`` and rename it into place, keeping the old file (no one has it open)."""
     staged = database.with_name(f".{database.name}.restoring")
     kept = None
     with sqlite3.connect(staged) as copy, sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as source:
         source.backup(copy)
+    with closing(sqlite3.connect(staged)) as copy, copy:  # another database now: no saved index may pass for its own
+        copy.execute("INSERT OR REPLACE INTO meta VALUES ('lineage', ?)", (uuid.uuid4().hex,))
     with open(staged, "rb+") as f:
         os.fsync(f.fileno())
     if database.exists():

@@ -59,6 +59,8 @@ RERANK = 10
 RERANK_WEIGHT = 1.0
 #: How many candidates each method contributes before fusion.
 CANDIDATES = 50
+#: A process this many passages behind (at least) rebuilds its index from the database instead of catching up.
+RELOAD_AT = 1000
 DATABASE = "articles.sqlite3"
 _WORD = re.compile(r"\w+")
 
@@ -159,6 +161,7 @@ class Library:
         self.encoder: Encoder = encoder or SentenceTransformerEncoder()
         self.min_score = min_score
         self._index: FlatIndex | None = None
+        self._generation = 0  # the database generation the index reflects
         self._change_lock = threading.RLock()
 
     def close(self) -> None:
@@ -169,13 +172,13 @@ class Library:
 
     @property
     def index(self) -> FlatIndex:
-        """The vector index, loaded or rebuilt from stored embeddings on first use."""
-        if self._index is None:
-            with self._change_lock:
-                if self._index is None:
-                    self._index = self._load_or_recover()
-                    self._ensure_builtin()
-        return self._index
+        """The vector index, holding every change any process has committed (loaded on first use)."""
+        with self._change_lock:
+            if self._index is None:
+                self._load_or_recover()
+                self._ensure_builtin()
+            self._sync()
+            return self._index  # type: ignore[return-value]  # set by _load_or_recover
 
     def _ensure_builtin(self) -> None:
         """Index the built-in article the first time a data directory is used."""
@@ -186,28 +189,60 @@ class Library:
                 self._add(article)
             self.store.set_meta("builtin_added", "1")
 
-    def _load_or_recover(self) -> FlatIndex:
-        """Load the saved index, or rebuild it from the stored embeddings without re-embedding."""
+    def _load_or_recover(self) -> None:
+        """Load the saved index and catch it up with the change log, or rebuild it from the stored embeddings.
+
+        Neither re-embeds: the database holds every passage's vector.
+        """
         model = self.encoder.name
         others = {m: n for m, n in self.store.embedding_models().items() if m != model}
         if others:
             names = ", ".join(others)
             raise BadInput(f"the passages were embedded with {names}, not {model}; run `rebuild` to re-embed them")
-        generation = self.store.generation()
-        if not self.store.embedding_models():
-            return FlatIndex(self.encoder.dim)  # a fresh data directory: nothing to recover
+        if not self.store.embedding_models():  # a fresh data directory: nothing to recover
+            self._index, self._generation = FlatIndex(self.encoder.dim), self.store.generation()
+            return
         try:
-            index = load_index(self.data_dir, model=model, generation=generation)
-            if not needs_rebuild(index):
-                return index
-            reason = IndexUnusable(f"a {index.kind} index does not suit {len(index)} passages")
-        except IndexUnusable as unusable:
-            reason = unusable
-        ids, vectors = self.store.embeddings(model)
-        log.warning("index: %s; rebuilding it from %d stored embeddings (no re-embedding)", reason, len(ids))
-        index = build_index(ids, vectors, vectors.shape[1] if len(ids) else self.encoder.dim)
-        save_index(index, self.data_dir, model=model, generation=generation)
-        return index
+            index, generation = load_index(self.data_dir, model=model, lineage=self.store.lineage())
+            if generation > self.store.generation():
+                raise IndexUnusable(
+                    f"it reflects change {generation} but the database is only at change {self.store.generation()}"
+                )
+            if needs_rebuild(index):
+                raise IndexUnusable(f"a {index.kind} index does not suit {len(index)} passages")
+        except IndexUnusable as reason:
+            log.warning("index: %s; rebuilding it from the stored embeddings (no re-embedding)", reason)
+            self._reload()
+            self._save()
+            return
+        self._index, self._generation = index, generation
+        if self._sync():
+            self._save()
+
+    def _reload(self) -> None:
+        """Build the index afresh from every stored embedding."""
+        self._generation, ids, vectors = self.store.snapshot(self.encoder.name)
+        self._index = build_index(ids, vectors, vectors.shape[1] if len(ids) else self.encoder.dim)
+
+    def _sync(self) -> bool:
+        """Apply the changes committed since the index was current, by this process or any other.
+
+        Every change is logged by the database itself in the transaction that makes it, so an
+        index brought up to the database's generation this way holds exactly its passages. Return
+        whether anything changed.
+        """
+        assert self._index is not None
+        if self.store.generation() == self._generation:
+            return False
+        changes = self.store.changes_since(self._generation, self.encoder.name)
+        if changes is None or len(changes.embedded) > max(RELOAD_AT, len(self._index) // 2):
+            self._reload()  # far behind, or most passages re-embedded (a rebuild): cheaper to start afresh
+            return True
+        self._index.remove(np.concatenate([changes.removed, changes.embedded]))
+        if len(changes.embedded):
+            self._index.add(changes.embedded, changes.vectors)
+        self._generation = changes.generation
+        return True
 
     # -- changes ----------------------------------------------------------------------
 
@@ -231,11 +266,10 @@ class Library:
         spans = self._chunk(article)
         vectors, sentence_vectors = self._embed([s.text for s in spans])
         with self._change_lock:
-            [(article_id, passage_ids)] = self.store.add_articles(
+            [(article_id, _)] = self.store.add_articles(
                 [(article, spans, vectors, sentence_vectors)], self.encoder.name
             )
             if self._index is not None:
-                self._index.add(np.asarray(passage_ids), vectors)
                 self._save()
         return AddedArticle(article_id, article.title, len(spans))
 
@@ -245,7 +279,7 @@ class Library:
         With ``replace``, an article with the same URL or text that belongs to the same
         server is updated in place instead: new passages in, old ones out, in one transaction.
         """
-        index = self.index  # the built-in article and the index come first
+        self.index  # noqa: B018 - the built-in article and the index come first
         spans = self._chunk(article)  # cheap checks before the duplicate look-up
         duplicate = self.store.find_duplicate(article.text, article.url, article.guild_id)
         if duplicate is None:
@@ -255,11 +289,7 @@ class Library:
             raise DuplicateArticle(duplicate)
         vectors, sentence_vectors = self._embed([s.text for s in spans])
         with self._change_lock:
-            old, new = self.store.replace_article(
-                duplicate, (article, spans, vectors, sentence_vectors), self.encoder.name
-            )
-            index.remove(np.asarray(old))
-            index.add(np.asarray(new), vectors)
+            self.store.replace_article(duplicate, (article, spans, vectors, sentence_vectors), self.encoder.name)
             self._save()
         return AddedArticle(duplicate, article.title, len(spans), replaced=True)
 
@@ -274,7 +304,7 @@ class Library:
         self, rows: Iterable[ImportRow], *, progress: Callable[[int], None] | None = None, batch_size: int = 32
     ) -> ImportReport:
         """Add many articles in batches (one transaction each); skip duplicates, collect bad rows."""
-        index = self.index
+        self.index  # noqa: B018
         report = ImportReport()
         seen_hashes: set[str] = set()
         seen_urls: set[str] = set()
@@ -291,9 +321,8 @@ class Library:
                 parts.append((article, spans, vectors[offset:end], sentence_vectors[offset:end]))
                 offset = end
             with self._change_lock:
-                added = self.store.add_articles(parts, self.encoder.name)
-                ids = np.asarray([pid for _, pids in added for pid in pids])
-                index.add(ids, vectors)
+                self.store.add_articles(parts, self.encoder.name)
+                self._sync()
             report.added += len(batch)
             report.passages += len(texts)
             batch.clear()
@@ -334,7 +363,7 @@ class Library:
 
     def remove_article(self, article_id: int, *, guild_id: int | None = None) -> Article:
         """Remove an article that belongs to ``guild_id`` (None: a global one); it is never quoted again."""
-        index = self.index
+        self.index  # noqa: B018
         existing = self.store.get_article(article_id, guild_id)
         if existing is not None and existing.guild_id != guild_id:
             raise BadInput(f"article #{article_id} is shared by every server; only the bot's operator can remove it")
@@ -342,10 +371,8 @@ class Library:
             removed = self.store.remove_article(article_id, guild_id)
             if removed is None:
                 raise UnknownArticle(article_id)
-            article, passage_ids = removed
-            index.remove(np.asarray(passage_ids))
             self._save()
-        return article
+        return removed[0]
 
     def rebuild(self, progress: Progress | None = None, *, batch_size: int = 32) -> int:
         """Re-embed every passage; the new index replaces the old only when complete."""
@@ -362,32 +389,41 @@ class Library:
                 progress(start + len(chunk), len(rows))
         with self._change_lock:
             self.store.replace_embeddings(ids, vectors, sentence_vectors, self.encoder.name)
-            # Passages added during the rebuild already carry embeddings; take the database's full set.
-            all_ids, all_vectors = self.store.embeddings(self.encoder.name)
-            self._index = build_index(all_ids, all_vectors, self.encoder.dim)
+            # Passages added meanwhile, here or elsewhere, already carry embeddings: take the database's full set.
+            self.index  # noqa: B018
+            self._reload()
             self._save()
         return len(rows)
 
     def _save(self) -> None:
-        """Save the index after a committed change; if that fails, the change stands and the index heals later.
+        """Catch up with every committed change, then save the index; if saving fails, the change stands.
 
-        The change is already in SQLite, so it is not undone: the saved index is left as it was
-        (its manifest names an older generation) and the next start rebuilds it from the database.
+        Each change is already in the database, so it is not undone when the index cannot be
+        written: the saved index is left as it was (its manifest names an older generation) and
+        the next process to load it catches it up from the change log.
         """
         assert self._index is not None
+        self._sync()
         if needs_rebuild(self._index):  # grown past the size exact search suits (or shrunk well below it)
-            ids, vectors = self.store.embeddings(self.encoder.name)
-            log.info("index: rebuilding %d passages as %s", len(ids), "ivf" if self._index.kind == "flat" else "flat")
-            self._index = build_index(ids, vectors, self.encoder.dim)
+            kind = "ivf" if self._index.kind == "flat" else "flat"
+            log.info("index: rebuilding %d passages as %s", len(self._index), kind)
+            self._reload()
         try:
-            save_index(self._index, self.data_dir, model=self.encoder.name, generation=self.store.generation())
+            save_index(
+                self._index,
+                self.data_dir,
+                model=self.encoder.name,
+                generation=self._generation,
+                lineage=self.store.lineage(),
+            )
         except OSError as exc:
             log.warning(
                 "index: could not save it in %s (%s); the change is saved in the database and the index"
-                " will be rebuilt from it at the next start",
+                " will be caught up from it at the next start",
                 self.data_dir,
                 exc.strerror or exc,
             )
+        self.store.trim_log()
 
     # -- questions --------------------------------------------------------------------
 

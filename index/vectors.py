@@ -9,10 +9,12 @@ generation it reflects. Anything missing, unreadable or mismatched means
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 MANIFEST = "index.json"
+LOCK = "index.lock"
 
 
 class IndexUnusable(Exception):
@@ -37,6 +40,7 @@ class Manifest:
     count: int
     generation: int
     kind: str = "flat"
+    lineage: str = ""  # the database's identity: a restored database gets a new one
 
 
 class VectorIndex(Protocol):
@@ -241,8 +245,37 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save_index(index: FlatIndex, directory: Path, *, model: str, generation: int) -> Manifest:
-    """Save ``index`` and then its manifest, each atomically; remove superseded index files."""
+@contextmanager
+def _saving(directory: Path) -> Iterator[None]:
+    """Only one process at a time writes index files into ``directory`` (released even when killed)."""
+    with open(directory / LOCK, "ab") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+
+
+def saved_generation(directory: Path, model: str, lineage: str) -> int | None:
+    """The generation of the index saved in ``directory`` for this model and database, if any."""
+    try:
+        manifest = Manifest(**json.loads((directory / MANIFEST).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+    return manifest.generation if (manifest.model, manifest.lineage) == (model, lineage) else None
+
+
+def save_index(index: FlatIndex, directory: Path, *, model: str, generation: int, lineage: str = "") -> Manifest | None:
+    """Save ``index`` and then its manifest, each atomically; remove superseded index files.
+
+    Several processes may share the directory: an index is only saved over an older one, so a
+    slower process never replaces a newer index with its own. Returns None when it was not saved.
+    """
+    with _saving(directory):
+        saved = saved_generation(directory, model, lineage)
+        if saved is not None and saved >= generation:
+            return None
+        return _save(index, directory, model=model, generation=generation, lineage=lineage)
+
+
+def _save(index: FlatIndex, directory: Path, *, model: str, generation: int, lineage: str) -> Manifest:
     name = f"passages-{generation}.faiss"
     _write_atomically(directory / name, index.write)
     manifest = Manifest(
@@ -253,6 +286,7 @@ def save_index(index: FlatIndex, directory: Path, *, model: str, generation: int
         count=len(index),
         generation=generation,
         kind=index.kind,
+        lineage=lineage,
     )
     _write_atomically(
         directory / MANIFEST, lambda p: p.write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
@@ -270,8 +304,8 @@ def forget_index(directory: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def load_index(directory: Path, *, model: str, generation: int) -> FlatIndex:
-    """Load the saved index if it is intact and current; otherwise raise :class:`IndexUnusable`."""
+def load_index(directory: Path, *, model: str, lineage: str = "") -> tuple[FlatIndex, int]:
+    """The saved index and the database generation it reflects; :class:`IndexUnusable` if it cannot be trusted."""
     try:
         manifest = Manifest(**json.loads((directory / MANIFEST).read_text(encoding="utf-8")))
     except FileNotFoundError as exc:
@@ -280,8 +314,8 @@ def load_index(directory: Path, *, model: str, generation: int) -> FlatIndex:
         raise IndexUnusable(f"the manifest is unreadable ({exc})") from exc
     if manifest.model != model:
         raise IndexUnusable(f"it was built for model {manifest.model}, not {model}")
-    if manifest.generation != generation:
-        raise IndexUnusable(f"it reflects change {manifest.generation} but the database is at {generation}")
+    if manifest.lineage != lineage:
+        raise IndexUnusable("it was built from another database (a restored backup, or one from before lineages)")
     path = directory / manifest.file
     if not path.is_file():
         raise IndexUnusable(f"{manifest.file} is missing")
@@ -295,4 +329,4 @@ def load_index(directory: Path, *, model: str, generation: int) -> FlatIndex:
         raise IndexUnusable(f"{manifest.file} is unreadable ({exc})") from exc
     if len(index) != manifest.count or index.dim != manifest.dim:
         raise IndexUnusable("its size does not match the manifest")
-    return index
+    return index, manifest.generation

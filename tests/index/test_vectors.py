@@ -41,7 +41,8 @@ def test_ivf_finds_what_exact_search_finds_and_survives_save_and_load(tmp_path: 
     np.testing.assert_allclose(ivf.vectors([16]), data[6:7], rtol=1e-6)
     save_index(ivf, tmp_path, model="m", generation=7)
     assert json.loads((tmp_path / MANIFEST).read_text())["kind"] == "ivf"
-    loaded = load_index(tmp_path, model="m", generation=7)
+    loaded, generation = load_index(tmp_path, model="m")
+    assert generation == 7
     assert isinstance(loaded, IVFIndex) and len(loaded) == 2999
     assert sorted(loaded.ids().tolist()) == sorted(set(ids.tolist()) - {15})
 
