@@ -59,7 +59,7 @@ def print_answer(answer) -> None:
     """Print an answer for a person to read: each quote verbatim, the answering sentence in bold."""
     print(f"Q: {answer.question}")
     if not answer.answered:
-        print("The articles do not cover this question.\n")
+        print(f"{answer.refusal}\n")
         return
     for number, quote in enumerate(answer.quotes, start=1):
         meta = " · ".join(

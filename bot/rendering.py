@@ -94,7 +94,7 @@ def answer_embed(answer: Answer, *, article_count: int, first_number: int = 1) -
     """The answer to a question: its quotes, or one sentence saying the articles do not cover it."""
     embed = discord.Embed(title=shorten(answer.question, TITLE_LIMIT), colour=COLOUR)
     if not answer.answered or not answer.quotes:
-        embed.description = "The articles I know do not cover this question."
+        embed.description = escape_markdown(answer.refusal)
     for number, quote in enumerate(answer.quotes, start=first_number):
         name, value = quote_field(number, quote)
         embed.add_field(name=name, value=value, inline=False)

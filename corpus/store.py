@@ -244,6 +244,9 @@ _QUERY_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
+#: Misspelt words and stems this long or longer are corrected by one edit, two from ten letters
+#: (news development set, tuning half; bench/news.py).
+SPELLING_MIN = 5
 
 
 def lexical_query(text: str) -> str | None:
@@ -596,7 +599,7 @@ class PassageStore:
         """
         unknown = []
         for word in dict.fromkeys(_QUERY_WORD.findall(question.casefold())):
-            if len(word) < 6 or not word.isalpha() or word in STOP_WORDS or word in self._known_words:
+            if len(word) < SPELLING_MIN or not word.isalpha() or word in STOP_WORDS or word in self._known_words:
                 continue
             if self._query("SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? LIMIT 1", (f'"{word}"',)):
                 if len(self._known_words) > 100_000:  # a word removed since is merely not corrected
@@ -612,7 +615,7 @@ class PassageStore:
             self._db.execute("DELETE FROM temp.stemmer")
         fixes: dict[str, str] = {}
         for word, stem in zip(unknown, stems, strict=False):
-            allowed = 2 if len(stem) >= 10 else 1 if len(stem) >= 7 else 0
+            allowed = 2 if len(stem) >= 10 else 1 if len(stem) >= SPELLING_MIN else 0
             if not allowed:
                 continue
             rows = self._query(
@@ -624,7 +627,48 @@ class PassageStore:
             best = min((s for s in scored if s[0] <= allowed), default=None)
             if best is not None:
                 fixes[word] = best[2]
+            elif (near := self._one_edit_away(word)) is not None:
+                fixes[word] = near
         return fixes
+
+    def _one_edit_away(self, word: str) -> str | None:
+        """The most common indexed term ``word`` becomes with two neighbours swapped, or a letter put back.
+
+        For misspellings whose stem strays from the right word's stem ("electoin" is no stem of
+        "election"): each variant is stemmed as the passages were, then looked up. Only the two
+        slips typing makes most; other edits turned real names into other words ("iceland" into
+        "ireland"). A letter is put back only in words of eight letters or more.
+        """
+        splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+        variants = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        if len(word) >= 8:
+            variants |= {a + c + b for a, b in splits for c in "abcdefghijklmnopqrstuvwxyz"}
+        variants.discard(word)
+        with self._lock:
+            self._db.execute("INSERT INTO temp.stemmer(rowid, t) VALUES (1, ?)", (" ".join(sorted(variants)),))
+            stems = {str(r[0]) for r in self._db.execute("SELECT DISTINCT term FROM temp.stems")}
+            self._db.execute("DELETE FROM temp.stemmer")
+        stems = {t for t in stems if len(t) >= 3}
+        if not stems:
+            return None
+        marks = ",".join("?" * len(stems))
+        rows = self._query(f"SELECT term, doc FROM temp.passages_vocab WHERE term IN ({marks})", sorted(stems))
+        return max(rows, key=lambda r: (r[1], r[0]))[0] if rows else None
+
+    def missing_words(self, question: str) -> list[str]:
+        """The question's content words that no passage holds (after spelling fixes), in question order.
+
+        Names, places and events the articles never mention show up here ("bolsonaro", "liberia").
+        """
+        missing = []
+        for word in dict.fromkeys(_QUERY_WORD.findall(question.casefold())):
+            if len(word) < 3 or word in STOP_WORDS or word in self._known_words:
+                continue
+            if self._query("SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? LIMIT 1", (f'"{word}"',)):
+                self._known_words.add(word)
+            else:
+                missing.append(word)
+        return missing
 
     def lexical_search(self, question: str, k: int, guild_id: int | None) -> list[tuple[int, float]]:
         """The ``k`` passages visible to ``guild_id`` that best match the question's words (BM25), best first."""
@@ -651,6 +695,24 @@ class PassageStore:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), rows[0][1])
         return ids, matrix
+
+    def publication_dates(self) -> list[str]:
+        """Every distinct publication date the articles carry (as stored: "2017-12-31", "2020-10")."""
+        return [str(r[0]) for r in self._query("SELECT DISTINCT published FROM articles WHERE published IS NOT NULL")]
+
+    def lede_vectors(self, article_ids: Iterable[int], model: str) -> dict[int, np.ndarray]:
+        """The vector of each article's first passage (its lede: what the story is about), keyed by article id."""
+        ids = sorted({int(i) for i in article_ids})
+        found: dict[int, np.ndarray] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self._query(
+                "SELECT p.article_id, e.dim, e.vector FROM passages p JOIN embeddings e ON e.passage_id = p.id"
+                f" WHERE p.position = 0 AND e.model = ? AND p.article_id IN ({','.join('?' * len(chunk))})",
+                [model, *chunk],
+            )
+            found.update((int(a), np.frombuffer(blob, dtype=np.float32, count=dim)) for a, dim, blob in rows)
+        return found
 
     def snapshot(self, model: str) -> tuple[int, np.ndarray, np.ndarray]:
         """(generation, passage ids, vectors) of every embedding by ``model``, read as one snapshot."""

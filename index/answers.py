@@ -54,10 +54,22 @@ class Answer:
     question: str
     answered: bool
     quotes: list[Quote] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # when refused: the question's words no article holds
+
+    @property
+    def refusal(self) -> str:
+        """The sentence a refused question gets, naming what no article mentions when that is clear."""
+        if self.missing:
+            words = " or ".join(f"“{w}”" for w in self.missing[:3])
+            return f"No article I know mentions {words}."
+        return "The articles I know do not cover this question."
 
     def to_json(self) -> dict[str, object]:
         """The answer as the CLI's ``--json`` prints it."""
-        return {"question": self.question, "answered": self.answered, "quotes": [q.to_json() for q in self.quotes]}
+        shown: dict[str, object] = {"question": self.question, "answered": self.answered}
+        if not self.answered:
+            shown["refusal"] = self.refusal
+        return shown | {"quotes": [q.to_json() for q in self.quotes]}
 
 
 _NON_WORD = re.compile(r"\W+")
@@ -118,7 +130,15 @@ _STOP = frozenset(
 )
 _WHEN = re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|decade|century)\b")
 _HOW_MANY = re.compile(r"\bhow (many|much|long|old|far|big|large)\b|\bwhat (percent|percentage|number)\b")
-_WHO = re.compile(r"\bwho(m|se)?\b")
+_WHO = re.compile(
+    r"\bwho(m|se)?\b|\b(which|what) (?!(is|was|are|were|did|does|do|has|have|had|will|would|can|could)\b)\w+"
+)
+#: "what did X say / tell / tweet / call ...": a quotation answers.
+_SAY = re.compile(
+    r"\bwhat (did|does|do|has|have|had|will|would) .+? "
+    r"(say|said|tell|told|tweet|tweeted|call|called|write|wrote|admit|claim)\b"
+)
+_QUOTED = re.compile(r"[“”\"]")
 _DATE = re.compile(
     r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b(jan|feb|march|april|may|june|july|aug|sept?|oct|nov|dec)[a-z]*\.?\s+\d|"
     r"\b(january|february|march|april|june|july|august|september|october|november|december)\b",
@@ -145,6 +165,11 @@ def _terms(text: str) -> frozenset[str]:
     return frozenset(w if w.endswith("ss") else _SUFFIX.sub("", w) for w in words)
 
 
+def content_words(text: str) -> frozenset[str]:
+    """The content words of ``text`` as marking compares them (case-folded, a common ending dropped)."""
+    return _terms(text)
+
+
 def word_coverage(question: str, text: str) -> float:
     """The share of the question's content words that ``text`` holds (0 for a question without any)."""
     asked = _terms(question)
@@ -169,6 +194,8 @@ def _expected(question: str) -> _Expected:
         counted = _COUNTED.search(asked)
         pattern = re.compile(_COUNT_OF.format(re.escape(counted.group(1)[:4])), re.IGNORECASE) if counted else None
         return _Expected("number", pattern)
+    if _SAY.search(asked):
+        return _Expected("quote")
     if _WHO.search(asked):
         return _Expected("name", named=frozenset(w.casefold() for w in _NAME.findall(question)))
     return _Expected(None)
@@ -187,13 +214,60 @@ def _has_expected_kind(question: str, sentence: str) -> float:
         if expected.count_of is not None and expected.count_of.search(sentence):
             return 1.0
         return (0.5 if expected.count_of is not None else 1.0) * bool(_NUMBER.search(sentence))
+    if expected.kind == "quote":
+        return float(bool(_QUOTED.search(sentence)))
     if expected.kind == "name":
         return float(any(w.casefold() not in expected.named for w in _NAME.findall(sentence[1:])))
     return 0.0
 
 
+#: How much a sentence in which the question's actor acts ("who did X blame": X blames) counts, and is
+#: taken off one in which X is acted upon or only owns something (news dev set, tuning half; bench/news.py).
+ACTOR_WEIGHT = 0.2
+#: Verbs of saying, blaming and dealing with people: the actions "who did X ..." asks about.
+_ACTS = frozenset(
+    _SUFFIX.sub("", w)
+    for w in "say said says claim accus accuse blame told tell thank hire hired fire fired sue sued endorse criticize"
+    " charge warn urge ask call praise attack name nominate appoint meet met interview subpoena".split()
+)
+
+
+def acting(actor: str, verb: str | None, sentence: str) -> int:
+    """+1 when ``actor`` acts in the sentence (a verb of saying or dealing follows the name), -1 when acted upon.
+
+    +2 when the verb's object is a name ("Ratcliffe claimed that Tehran and Moscow...": "who did
+    Ratcliffe blame" asks for a name); "Democrats ... accuse Ratcliffe" and "Ratcliffe's statements
+    sparked..." -1; 0 when the sentence does not name the actor.
+    """
+    names = _terms(actor)
+    acts = _ACTS | (_terms(verb) if verb else frozenset())
+    words = [w if w.endswith("ss") else _SUFFIX.sub("", w) for w in _WORD.findall(sentence.casefold())]
+    at = next((i for i, w in enumerate(words) if w in names), None)
+    if at is None or not names:
+        return 0
+    end = at
+    while end + 1 < len(words) and words[end + 1] in names:
+        end += 1
+    if end + 1 < len(words) and words[end + 1] == "s":  # "Ratcliffe's statements": owned, not acting
+        return -1
+    if any(w in acts for w in words[:at]):
+        return -1
+    verb_at = next((i for i in range(end + 1, min(end + 8, len(words))) if words[i] in acts), None)
+    if verb_at is None:
+        return 0
+    # "who did X blame" asks for the one blamed: best when a name is the verb's object ("claimed that Tehran").
+    shown = _WORD.findall(sentence)
+    after = [w for w in shown[verb_at + 1 : verb_at + 4] if w.casefold() not in ("that", "the")][:1]
+    return 2 if after and after[0][0].isupper() and after[0].casefold() not in names else 1
+
+
 def sentence_scores(
-    question: str, query: np.ndarray, spans: list[Span], vectors: np.ndarray, extras: float = 1.0
+    question: str,
+    query: np.ndarray,
+    spans: list[Span],
+    vectors: np.ndarray,
+    extras: float = 1.0,
+    actor: tuple[str, str | None] | None = None,
 ) -> np.ndarray:
     """How well each sentence answers the question (``extras`` scales all but the cosine).
 
@@ -212,14 +286,22 @@ def sentence_scores(
     neighbours[1:] += words[:-1]
     neighbours[:-1] += words[1:]
     kinds = np.asarray([_has_expected_kind(question, s.text) for s in spans])
+    acts = np.asarray([acting(actor[0], actor[1], s.text) for s in spans]) if actor else 0.0
     return np.asarray(
-        vectors @ query + extras * (WORD_WEIGHT * words + NEIGHBOUR_WEIGHT * neighbours + KIND_WEIGHT * kinds)
+        vectors @ query
+        + extras * (WORD_WEIGHT * words + NEIGHBOUR_WEIGHT * neighbours + KIND_WEIGHT * kinds + ACTOR_WEIGHT * acts)
     )
 
 
-def mark_best_sentence(question: str, query: np.ndarray, spans: list[Span], vectors: np.ndarray) -> Span:
+def mark_best_sentence(
+    question: str,
+    query: np.ndarray,
+    spans: list[Span],
+    vectors: np.ndarray,
+    actor: tuple[str, str | None] | None = None,
+) -> Span:
     """The sentence that best answers the question (see :func:`sentence_scores`)."""
-    return spans[int(np.argmax(sentence_scores(question, query, spans, vectors)))]
+    return spans[int(np.argmax(sentence_scores(question, query, spans, vectors, actor=actor)))]
 
 
 def make_quote(passage: StoredPassage, score: float, sentence: Span) -> Quote:

@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from corpus.store import (
 from index.answers import (
     Answer,
     Candidate,
+    content_words,
     drop_duplicates,
     make_quote,
     mark_best_sentence,
@@ -41,14 +43,20 @@ from index.answers import (
     word_coverage,
 )
 from index.encoder import Encoder, SentenceTransformerEncoder
+from index.questions import Reading, in_window, published_date, read_question
 from index.vectors import MANIFEST, FlatIndex, IndexUnusable, build_index, load_index, needs_rebuild, save_index
 
 log = logging.getLogger(__name__)
 
 #: Below this confidence the best passage does not answer the question (see README, "Abstention").
-DEFAULT_MIN_SCORE = 1.044
+DEFAULT_MIN_SCORE = 0.95
 #: Confidence = fused score + this x the share of the question's words the passage holds (bench/abstention.py).
 COVERAGE_WEIGHT = 0.2
+#: Confidence is lowered by this x the share of the question's content words that no passage holds.
+MISSING_WEIGHT = 0.3
+#: ... and by this when one of those words is long enough to be a name, a place or an event ("bolsonaro").
+KEY_MISSING_WEIGHT = 0.2
+KEY_LENGTH = 5
 #: Once a question is answered, further quotes need at least this fraction of ``min_score``.
 QUOTE_FLOOR = 0.5
 #: How much BM25 counts beside the cosine in the fused score (chosen on SQuAD v2.0 dev; bench/retrieval.py).
@@ -57,6 +65,15 @@ LEXICAL_WEIGHT = 0.4
 RERANK = 10
 #: How much the marking score's word, neighbour and answer-kind parts count in that re-ranking.
 RERANK_WEIGHT = 1.0
+#: How much the cosine of the passage's article lede counts (news dev set, tuning half; bench/news.py).
+CONTEXT_WEIGHT = 0.3
+#: How much being published in the time a question names counts (twice that for a named day or month).
+DATE_WEIGHT = 0.3
+#: How much being the newest of the best candidates counts for "latest", "still", "now".
+LATEST_WEIGHT = 0.5
+#: "Newest" is judged among this many of the best candidates.
+LATEST_DEPTH = 20
+_EPOCH = date(1970, 1, 1)
 #: How many candidates each method contributes before fusion.
 CANDIDATES = 50
 #: A process this many passages behind (at least) rebuilds its index from the database instead of catching up.
@@ -162,6 +179,7 @@ class Library:
         self.min_score = min_score
         self._index: FlatIndex | None = None
         self._generation = 0  # the database generation the index reflects
+        self._dates: tuple[int, frozenset[tuple[int, int]], date | None] = (-1, frozenset(), None)
         self._change_lock = threading.RLock()
 
     def close(self) -> None:
@@ -427,7 +445,9 @@ class Library:
 
     # -- questions --------------------------------------------------------------------
 
-    def candidates(self, question: str, query: np.ndarray, wanted: int, guild_id: int | None) -> list[Candidate]:
+    def candidates(
+        self, question: str, query: np.ndarray, wanted: int, guild_id: int | None, reading: Reading | None = None
+    ) -> list[Candidate]:
         """The ``wanted`` best candidates of the dense and lexical ones fused, de-duplicated, best first.
 
         fused = (cosine of the passage's sentence nearest the question)
@@ -461,10 +481,39 @@ class Library:
             nearest = float(similarity.max())
             score = nearest + LEXICAL_WEIGHT * lexical.get(pid, 0.0) / best_lexical
             fused.append(Candidate(passage, score, nearest, lexical.get(pid, 0.0), sentences[pid]))
+        fused = self._in_context(query, fused, reading)
         fused.sort(key=lambda c: c.score, reverse=True)
-        return drop_duplicates(self._rerank(question, query, fused), wanted)
+        actor = (reading.actor, reading.verb) if reading is not None and reading.actor else None
+        return drop_duplicates(self._rerank(question, query, fused, actor), wanted)
 
-    def _rerank(self, question: str, query: np.ndarray, fused: list[Candidate]) -> list[Candidate]:
+    def _in_context(self, query: np.ndarray, fused: list[Candidate], reading: Reading | None) -> list[Candidate]:
+        """Add what the passage's article says about it: how close its lede is, and when it was published.
+
+        A passage is read in its article: + CONTEXT_WEIGHT x the cosine of the article's first
+        passage (what the story is about). A time in the question favours articles published then
+        (+ DATE_WEIGHT, more for a named day or month); "latest", "still", "now" favour the newest
+        of the candidates, in proportion to their dates (+ LATEST_WEIGHT for the newest). Weights
+        chosen on the tuning half of the news development set (bench/news.py).
+        """
+        ledes = self.store.lede_vectors({c.passage.article_id for c in fused}, self.encoder.name)
+        boost = np.asarray(
+            [float(ledes[c.passage.article_id] @ query) if c.passage.article_id in ledes else 0.0 for c in fused]
+        )
+        boost *= CONTEXT_WEIGHT
+        if reading is not None and reading.window is not None:
+            weight = DATE_WEIGHT * (2 if reading.window.exact else 1)
+            boost += [weight * in_window(c.passage.published, reading.window) for c in fused]
+        elif reading is not None and reading.latest and fused:
+            days = np.asarray([(published_date(c.passage.published) or _EPOCH).toordinal() for c in fused], dtype=float)
+            head = np.argsort([-c.score for c in fused])[:LATEST_DEPTH]
+            low, high = days[head].min(), days[head].max()
+            if high > low:
+                boost += LATEST_WEIGHT * np.clip((days - low) / (high - low), 0, 1)
+        return [replace(c, score=c.score + float(b)) for c, b in zip(fused, boost, strict=True)]
+
+    def _rerank(
+        self, question: str, query: np.ndarray, fused: list[Candidate], actor: tuple[str, str | None] | None = None
+    ) -> list[Candidate]:
         """Re-rank the best ``RERANK`` candidates by the sentence that would be marked in each.
 
         Their nearest-sentence cosine is replaced by that sentence's whole marking score
@@ -478,7 +527,7 @@ class Library:
             if len(spans) != len(candidate.sentences):  # stored by a different sentence splitter
                 head.append(candidate)
                 continue
-            marking = sentence_scores(question, query, spans, candidate.sentences, RERANK_WEIGHT)
+            marking = sentence_scores(question, query, spans, candidate.sentences, RERANK_WEIGHT, actor)
             best = int(np.argmax(marking))
             score = candidate.score - candidate.cosine + float(marking[best])
             head.append(replace(candidate, score=score, marked=spans[best]))
@@ -497,6 +546,14 @@ class Library:
             stored.update(zip([p.id for p in missing], made, strict=True))
         return stored
 
+    def read(self, question: str) -> Reading:
+        """The question read against this collection's dates (see index/questions.py)."""
+        generation = self.store.generation()
+        if self._dates[0] != generation:
+            dates = [d for d in map(published_date, self.store.publication_dates()) if d is not None]
+            self._dates = (generation, frozenset((d.year, d.month) for d in dates), max(dates, default=None))
+        return read_question(question, self._dates[1], self._dates[2])
+
     def ask(self, question: str, *, k: int = 3, offset: int = 0, guild_id: int | None = None) -> Answer:
         """Quote the ``k`` passages that best answer ``question`` (after skipping ``offset``)."""
         question = " ".join(question.split())
@@ -504,12 +561,19 @@ class Library:
             raise BadInput("the question is empty")
         if k < 1:
             raise BadInput("ask for at least one quote")
-        searched = self.spelled(question)
-        query = self.encoder.encode([question])[0]
-        found = self.candidates(searched, query, offset + k, guild_id)
-        if not found or confidence(searched, found[0]) < self.min_score:
-            return Answer(question, answered=False)
-        chosen = [c for c in found[offset : offset + k] if confidence(searched, c) >= self.min_score * QUOTE_FLOOR]
+        reading = self.read(question)
+        searched = self.spelled(reading.text)
+        query = self.encoder.encode([reading.text])[0]
+        found = self.candidates(searched, query, offset + k, guild_id, reading)
+        missing = self.store.missing_words(searched)
+        # Words no article holds lower the confidence of every quote: often the name the question is about.
+        penalty = MISSING_WEIGHT * len(missing) / max(1, len(content_words(searched)))
+        penalty += KEY_MISSING_WEIGHT * any(len(w) >= KEY_LENGTH and w.isalpha() for w in missing)
+        if not found or confidence(searched, found[0]) - penalty < self.min_score:
+            return Answer(question, answered=False, missing=missing)
+        chosen = [
+            c for c in found[offset : offset + k] if confidence(searched, c) - penalty >= self.min_score * QUOTE_FLOOR
+        ]
         quotes = [
             make_quote(c.passage, c.score, c.marked or self.mark(c.passage, searched, query, c.sentences))
             for c in chosen
