@@ -570,7 +570,7 @@ class Library:
         penalty = MISSING_WEIGHT * len(missing) / max(1, len(content_words(searched)))
         penalty += KEY_MISSING_WEIGHT * any(len(w) >= KEY_LENGTH and w.isalpha() for w in missing)
         if not found or confidence(searched, found[0]) - penalty < self.min_score:
-            return Answer(question, answered=False, missing=missing)
+            return Answer(question, answered=False, missing=self._names(missing))
         chosen = [
             c for c in found[offset : offset + k] if confidence(searched, c) - penalty >= self.min_score * QUOTE_FLOOR
         ]
@@ -579,6 +579,15 @@ class Library:
             for c in chosen
         ]
         return Answer(question, answered=True, quotes=quotes)
+
+    def _names(self, missing: list[str]) -> list[str]:
+        """Which of the words no article holds to name in a refusal: the rare ones, or the only one.
+
+        A word the model's vocabulary splits into pieces is rare ("bolsonaro"); a common word
+        ("results") missing beside it is not what the question is about.
+        """
+        rare = [w for w in missing if self.encoder.count_tokens(w) > 1]
+        return rare or (missing if len(missing) == 1 else [])
 
     def spelled(self, question: str) -> str:
         """The question with misspelt words replaced by the closest terms the articles hold, for searching.

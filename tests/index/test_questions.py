@@ -1,0 +1,146 @@
+"""Questions as members type them: filler, a time in the question, "latest", who is acting; and what ask does with them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from corpus.store import NewArticle
+from index.answers import acting
+from index.library import Library
+from index.questions import in_window, read_question
+
+MONTHS = frozenset({(2017, 10), (2017, 11), (2017, 12), (2020, 10)})
+PRESENT = date(2020, 10, 1)
+
+
+@pytest.mark.parametrize(
+    ("question", "first", "last"),
+    [
+        ("what did conyers say on dec 5", date(2017, 12, 5), date(2017, 12, 7)),
+        ("what did franken say in late november", date(2017, 11, 18), date(2017, 12, 2)),
+        ("what happened with the tax bill in early december", date(2017, 12, 1), date(2017, 12, 12)),
+        ("what did the senate do in mid-november", date(2017, 11, 8), date(2017, 11, 23)),
+        ("what did mcconnell say in november 2017", date(2017, 11, 1), date(2017, 12, 1)),
+    ],
+)
+def test_a_time_in_the_question_becomes_a_window_of_publication_dates(question: str, first: date, last: date) -> None:
+    """Days, parts of months and months (the year taken from the collection when none is named) become dates."""
+    reading = read_question(question, MONTHS, PRESENT)
+    assert reading.window is not None and reading.window.ranges == ((first, last),)
+    assert not any(word in reading.text for word in ("dec 5", "november", "december"))  # searched without it
+
+
+def test_a_month_without_a_year_matches_every_year_the_collection_holds_it() -> None:
+    """ "At the end of october" over articles from 2017 and 2020 looks in both Octobers, not only the newest."""
+    window = read_question("what happened at the end of october", MONTHS, PRESENT).window
+    assert window is not None and [r[0].year for r in window.ranges] == [2017, 2020]
+    assert in_window("2017-10-30", window) and not in_window("2017-11-15", window)
+    assert in_window("2020-10", window)  # a month-only date overlapping the window counts
+
+
+@pytest.mark.parametrize("question", ["what may happen to the bill", "who will lead the march on washington"])
+def test_may_and_march_as_words_are_not_dates(question: str) -> None:
+    """The modal "may" and the noun "march" name no time."""
+    assert read_question(question, MONTHS, PRESENT).window is None
+
+
+@pytest.mark.parametrize(
+    ("question", "searched"),
+    [
+        ("whats the latest on the dreamers", "the dreamers"),
+        ("is franken still in the senate", "is franken still in the senate"),
+        ("any update on the gerrymandering cases", "the gerrymandering cases"),
+    ],
+)
+def test_latest_is_read_and_its_lead_in_dropped(question: str, searched: str) -> None:
+    """ "What's the latest on", "still", "any update on" ask for the newest state of a story."""
+    reading = read_question(question, MONTHS, PRESENT)
+    assert reading.latest and reading.text == searched
+
+
+def test_chat_filler_is_dropped() -> None:
+    """ "so like", "anyone know", "rn" say nothing about the topic."""
+    assert read_question("so like anyone know who the dnc chairman is rn", MONTHS, PRESENT).text == (
+        "who the dnc chairman is"
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "actor", "verb"),
+    [
+        ("who did ratcliffe blame", "ratcliffe", "blame"),
+        ("who did erik prince meet in the seychelles", "erik prince", "meet"),
+        ("ratcliffe blamed who for the election interference", "ratcliffe", "blamed"),
+    ],
+)
+def test_the_actor_of_who_did_x_questions(question: str, actor: str, verb: str) -> None:
+    """ "Who did X blame" and "X blamed who" name X as the one acting."""
+    reading = read_question(question, MONTHS, PRESENT)
+    assert (reading.actor, reading.verb) == (actor, verb)
+
+
+def test_acting_tells_the_actor_from_the_one_acted_upon() -> None:
+    """X blaming a named party beats X acting on something else; X blamed, or X's things, count against."""
+    assert acting("ratcliffe", "blame", "John Ratcliffe claimed that Tehran and Moscow had got hold of the data.") == 2
+    assert acting("ratcliffe", "blame", "Mr. Ratcliffe claimed the efforts were aimed at harming the president.") == 1
+    assert acting("ratcliffe", "blame", "Democrats accuse Ratcliffe of seeking to help the campaign.") == -1
+    assert acting("ratcliffe", "blame", "Ratcliffe's statements sparked the ire of some Democrats.") == -1
+    assert acting("ratcliffe", "blame", "The emails were sent on Tuesday.") == 0
+
+
+def dated(library: Library) -> dict[str, int]:
+    """Three articles on one story from three months, each with a fact of its own."""
+    ids = {}
+    for month, fact in (
+        ("10", "a paper ballot trial"),
+        ("11", "a second hand count"),
+        ("12", "a certified final tally"),
+    ):
+        added = library.add_article(
+            NewArticle(
+                f"Dunmore County recount update {month}",
+                f"The Dunmore County election board met on Monday about the disputed recount. "
+                f"The board announced {fact} for the county.\n\n"
+                f"Board chair Ilse Varga said the county would publish every step of the recount.",
+                published=f"2017-{month}-06",
+            )
+        )
+        ids[month] = added.id
+    return ids
+
+
+def test_a_dated_question_quotes_the_article_published_then(library: Library) -> None:
+    """ "In early november" puts the November article first; the same question without a time does not insist."""
+    ids = dated(library)
+    answer = library.ask("what did the dunmore board announce about the recount in early november")
+    assert answer.answered and answer.quotes[0].article_id == ids["11"]
+    answer = library.ask("what did the dunmore board announce about the recount in december")
+    assert answer.quotes[0].article_id == ids["12"]
+
+
+def test_latest_quotes_the_newest_article_on_the_story(library: Library) -> None:
+    """ "What's the latest on" puts the newest of the articles on the story first."""
+    ids = dated(library)
+    answer = library.ask("whats the latest on the dunmore recount")
+    assert answer.answered and answer.quotes[0].article_id == ids["12"]
+
+
+def test_who_did_x_blame_marks_where_x_blames(library: Library) -> None:
+    """The seed question's first quote marks the sentence where Ratcliffe accuses Tehran and Moscow."""
+    answer = library.ask("who did Ratcliffe blame?")
+    assert answer.answered and "Tehran and Moscow" in answer.quotes[0].highlight
+
+
+def test_a_question_about_something_no_article_mentions_is_refused_naming_it(library: Library) -> None:
+    """A near miss (election words, but a name no article holds) is refused, and the refusal says what is missing."""
+    answer = library.ask("did bolsonaro accept the election results")
+    assert not answer.answered and answer.quotes == []
+    assert answer.refusal == "No article I know mentions “bolsonaro”."
+    assert answer.to_json()["refusal"] == answer.refusal
+
+
+def test_a_transposed_letter_is_still_found(library: Library) -> None:
+    """ "ratclife" and "electoin" are read as the words the articles hold."""
+    assert library.spelled("who did ratclife blame before the electoin") == "who did ratcliff blame before the elect"
