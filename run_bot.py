@@ -35,20 +35,25 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return Path(getattr(args, "data_dir", None) or os.environ.get("BOT_DATA_DIR") or "data")
 
 
-def open_library(args: argparse.Namespace):
-    """The core over the chosen data directory, configured from the environment."""
+def configured_encoder():
+    """The model the environment names (MODEL_NAME, MODEL_PRECISION); it loads when first used."""
     from index.encoder import DEFAULT_MODEL, PRECISIONS, SentenceTransformerEncoder
+
+    precision = os.environ.get("MODEL_PRECISION") or "auto"
+    if precision not in PRECISIONS:
+        raise BadInput(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    return SentenceTransformerEncoder(os.environ.get("MODEL_NAME") or DEFAULT_MODEL, precision=precision)
+
+
+def open_library(args: argparse.Namespace, encoder=None):
+    """The core over the chosen data directory, configured from the environment."""
     from index.library import DEFAULT_MIN_SCORE, Library
 
     try:
         min_score = float(os.environ.get("MIN_SCORE") or DEFAULT_MIN_SCORE)
     except ValueError as exc:
         raise BadInput(f"MIN_SCORE must be a number, not {os.environ['MIN_SCORE']!r}") from exc
-    precision = os.environ.get("MODEL_PRECISION") or "auto"
-    if precision not in PRECISIONS:
-        raise BadInput(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    encoder = SentenceTransformerEncoder(os.environ.get("MODEL_NAME") or DEFAULT_MODEL, precision=precision)
-    return Library(_data_dir(args), encoder, min_score=min_score)
+    return Library(_data_dir(args), encoder or configured_encoder(), min_score=min_score)
 
 
 def _bold(text: str) -> str:
@@ -303,9 +308,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
         raise BadInput(f"no such file: {source}")
     data_dir = _data_dir(args)
     data_dir.mkdir(parents=True, exist_ok=True)
-    kept = restore_database(source, data_dir / DATABASE)
+    encoder = configured_encoder()  # the restored embeddings must be this model's
+    kept = restore_database(source, data_dir / DATABASE, model=encoder.name, dim=lambda: encoder.dim)
     forget_index(data_dir)  # derived from the old database: rebuilt from the restored one at next start
-    library = open_library(args)
+    library = open_library(args, encoder)
     articles, passages = library.stats().articles, library.store.counts()[1]
     print(f"Restored {articles} articles ({passages} passages) from {source}.")
     if kept:

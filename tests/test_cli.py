@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -303,3 +304,80 @@ def test_restore_refuses_a_damaged_or_foreign_file(data_dir: Path, tmp_path: Pat
         result = run_cli("restore", str(bad), data_dir=data_dir)
         assert result.returncode == 1 and result.stderr.startswith("error: "), result.stderr
     assert db_state(data_dir) == before
+
+
+def copy_database(data_dir: Path, target: Path) -> Path:
+    """A copy of the data directory's database made with SQLite's backup API, as `backup` makes it."""
+    with closing(sqlite3.connect(data_dir / "articles.sqlite3")) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
+    return target
+
+
+def refused_whole(result: subprocess.CompletedProcess[str], data_dir: Path, before: tuple[int, int, str]) -> None:
+    """A refused restore: one `error:` line, exit 1, the database as it was and no restore leftovers."""
+    assert result.returncode == 1 and result.stdout == "", result.stdout
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert db_state(data_dir) == before
+    assert sorted(p.name for p in data_dir.iterdir() if "restor" in p.name) == []
+
+
+def test_restore_refuses_a_backup_carrying_a_trigger(data_dir: Path, tmp_path: Path) -> None:
+    """A backup with an extra trigger (one that wipes the articles on every audit entry) is refused and changes nothing."""
+    backup = copy_database(data_dir, tmp_path / "trigger.sqlite3")
+    with closing(sqlite3.connect(backup)) as db:
+        db.execute("CREATE TRIGGER wipe AFTER INSERT ON audit BEGIN DELETE FROM articles; END")
+        db.commit()
+    before = db_state(data_dir)
+    result = run_cli("restore", str(backup), data_dir=data_dir)
+    refused_whole(result, data_dir, before)
+    assert "trigger wipe" in result.stderr
+    assert run_cli("remove", "999", data_dir=data_dir).returncode == 1  # an audit entry: the articles stay
+    assert db_state(data_dir)[:2] == before[:2]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            "DROP TABLE audit; CREATE VIEW audit AS SELECT 1 AS id, '' AS at, NULL AS guild_id, '' AS actor,"
+            " '' AS action, NULL AS target, '' AS outcome, NULL AS detail",
+            "view audit",
+        ),
+        ("ALTER TABLE articles ADD COLUMN owner TEXT NOT NULL DEFAULT 'x'", "table articles"),
+        ("ALTER TABLE articles DROP COLUMN source", "table articles"),
+        ("UPDATE embeddings SET dim = 3, vector = substr(vector, 1, 12)", "3 dimensions"),
+        ("UPDATE embeddings SET model = 'other/model'", "'other/model'"),
+        ("UPDATE embeddings SET vector = substr(vector, 1, 40)", "damaged embeddings"),
+    ],
+    ids=["audit-view", "extra-not-null-column", "missing-column", "wrong-dimension", "other-model", "short-vector"],
+)
+def test_restore_refuses_schema_incompatible_backups(data_dir: Path, tmp_path: Path, change: str, message: str) -> None:
+    """A backup whose schema or embeddings differ from what this bot makes is refused, and every command still works."""
+    backup = copy_database(data_dir, tmp_path / "changed.sqlite3")
+    with closing(sqlite3.connect(backup)) as db:
+        db.executescript(change)
+    before = db_state(data_dir)
+    result = run_cli("restore", str(backup), data_dir=data_dir)
+    refused_whole(result, data_dir, before)
+    assert message in result.stderr
+
+
+def test_restore_takes_a_path_holding_hash_and_question_marks(data_dir: Path, tmp_path: Path) -> None:
+    """A backup named `a#b?c.sqlite3` restores, and no file named after part of it appears."""
+    backup = tmp_path / "a#b?c.sqlite3"
+    assert run_cli("backup", str(backup), data_dir=data_dir).returncode == 0
+    result = run_cli("restore", str(backup), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"Restored 1 articles (9 passages) from {backup}.")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a#b?c.sqlite3", "data"]
+
+
+def test_restore_refuses_a_truncated_backup_and_leaves_nothing_beside_it(data_dir: Path, tmp_path: Path) -> None:
+    """A truncated backup is refused as damaged, and no -wal or -shm file is left beside it."""
+    backup = copy_database(data_dir, tmp_path / "whole.sqlite3")
+    truncated = tmp_path / "truncated.sqlite3"
+    truncated.write_bytes(backup.read_bytes()[:20_000])
+    before = db_state(data_dir)
+    result = run_cli("restore", str(truncated), data_dir=data_dir)
+    refused_whole(result, data_dir, before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "truncated.sqlite3", "whole.sqlite3"]
