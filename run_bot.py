@@ -20,7 +20,15 @@ from urllib.parse import urlsplit
 from dotenv import load_dotenv
 
 from corpus.extraction import Extracted
-from corpus.readers import BadInput, parse_date, read_file_bytes, read_import_file, read_text
+from corpus.readers import (
+    MAX_QUESTION_BYTES,
+    BadInput,
+    parse_date,
+    read_file_bytes,
+    read_import_file,
+    read_stream,
+    read_text,
+)
 from corpus.store import StoreError
 
 log = logging.getLogger("run_bot")
@@ -88,9 +96,12 @@ def print_answer(answer) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question, or one per line of standard input."""
-    questions = (
-        [line for line in sys.stdin.read().splitlines() if line.strip()] if args.question == "-" else [args.question]
-    )
+    if args.question == "-":
+        data = read_stream(sys.stdin.buffer, "standard input", max_bytes=MAX_QUESTION_BYTES)
+        text = read_text(data, "standard input").text if data.strip() else ""
+        questions = [line for line in text.splitlines() if line.strip()]
+    else:
+        questions = [args.question]
     if not questions:
         raise BadInput("no questions on standard input")
     library = open_library(args)
@@ -113,13 +124,15 @@ def max_file_bytes() -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     """Add one article from a URL, a .txt/.md/.html file, or standard input."""
-    from corpus.extraction import extract_file, extract_page, make_article
+    from corpus.extraction import check_file_type, extract_file, extract_page, make_article
 
     published = parse_date(args.date, strict=True)
     library = open_library(args)
     url = args.url
     if args.file == "-":
-        document = read_text(sys.stdin.buffer.read(), "standard input")
+        document = read_text(
+            read_stream(sys.stdin.buffer, "standard input", max_bytes=max_file_bytes()), "standard input"
+        )
         extracted = Extracted(text=document.text, title=document.suggested_title)
     elif urlsplit(args.file).scheme in {"http", "https"} or "://" in args.file:
         from corpus.fetching import fetch_page
@@ -131,7 +144,9 @@ def cmd_add(args: argparse.Namespace) -> int:
         url = url or args.file
     else:
         path = Path(args.file)
-        extracted = extract_file(path.name, read_file_bytes(path), max_bytes=max_file_bytes())
+        check_file_type(path.name)
+        limit = max_file_bytes()
+        extracted = extract_file(path.name, read_file_bytes(path, max_bytes=limit), max_bytes=limit)
     article = make_article(
         extracted,
         title=args.title,

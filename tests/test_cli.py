@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import resource
 import shutil
 import signal
 import sqlite3
@@ -24,21 +26,35 @@ ARTICLE = (
 
 
 def run_cli(
-    *args: str, data_dir: Path, stdin: str | bytes | None = None, settings: dict[str, str] | None = None
+    *args: str,
+    data_dir: Path,
+    stdin: str | bytes | None = None,
+    settings: dict[str, str] | None = None,
+    timeout: float = 300,
+    memory: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python run_bot.py ARGS --data-dir DIR`` like a user would (with extra environment ``settings``)."""
+    """Run ``python run_bot.py ARGS --data-dir DIR`` like a user would (with extra environment ``settings``).
+
+    ``memory`` caps the process's address space in bytes, so a command that reads without bound
+    fails fast instead of filling the machine.
+    """
     env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
     env["LOG_LEVEL"] = "WARNING"
     env.update(settings or {})
     data = stdin.encode() if isinstance(stdin, str) else stdin
+
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
     proc = subprocess.run(
         [sys.executable, "run_bot.py", *args, "--data-dir", str(data_dir)],
         cwd=REPO,
         input=data,
         capture_output=True,
         env=env,
-        timeout=300,
+        timeout=timeout,
         check=False,
+        preexec_fn=None if memory is None else cap_memory,
     )
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
@@ -381,3 +397,45 @@ def test_restore_refuses_a_truncated_backup_and_leaves_nothing_beside_it(data_di
     result = run_cli("restore", str(truncated), data_dir=data_dir)
     refused_whole(result, data_dir, before)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "truncated.sqlite3", "whole.sqlite3"]
+
+
+GIB = 1 << 30
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """About 1.5 MB of gzip that unpacks to 1.5 GB of NUL bytes (24 members of 64 MB each)."""
+    return gzip.compress(bytes(64 << 20), compresslevel=9) * 24
+
+
+@pytest.mark.parametrize("command", ["add", "import"])
+def test_devices_and_fifos_are_refused_without_reading(data_dir: Path, tmp_path: Path, command: str) -> None:
+    """`add` and `import` of /dev/zero (through a .txt name) or of a FIFO say so at once and change nothing."""
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.txt")
+    before = db_state(data_dir)
+    for name in ("zero.txt", "pipe.txt"):
+        result = run_cli(command, str(tmp_path / name), data_dir=data_dir, timeout=60, memory=GIB)
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr == f"error: {tmp_path / name} is not a regular file\n", result.stderr
+    assert db_state(data_dir) == before
+
+
+def test_gzip_bombs_are_refused_past_the_limit_without_unpacking_them(
+    data_dir: Path, tmp_path: Path, gzip_bomb: bytes
+) -> None:
+    """A 1.5 MB gzip that unpacks to 1.5 GB is refused by `add` and `import` within 1 GB of memory."""
+    (tmp_path / "bomb.txt").write_bytes(gzip_bomb)
+    (tmp_path / "bomb.csv.gz").write_bytes(gzip_bomb)
+    before = db_state(data_dir)
+    added = run_cli("add", str(tmp_path / "bomb.txt"), data_dir=data_dir, memory=GIB)
+    assert added.stderr == f"error: {tmp_path / 'bomb.txt'} is larger than the 2.0 MB limit\n", added.stderr
+    imported = run_cli("import", str(tmp_path / "bomb.csv.gz"), data_dir=data_dir, memory=GIB)
+    assert imported.stderr == f"error: {tmp_path / 'bomb.csv.gz'} is larger than the 200.0 MB limit\n", imported.stderr
+    assert added.returncode == imported.returncode == 1 and db_state(data_dir) == before
+
+
+def test_standard_input_is_read_up_to_the_limit(data_dir: Path) -> None:
+    """`add -` refuses more than MAX_FILE_BYTES on standard input in one line."""
+    result = run_cli("add", "-", data_dir=data_dir, stdin=b"a" * 2_000_001, memory=GIB)
+    assert result.returncode == 1 and result.stderr == "error: standard input is larger than the 2.0 MB limit\n"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 import discord
@@ -11,7 +10,7 @@ from discord.ext import commands
 
 from bot.checks import moderator_only
 from bot.rendering import article_embed, article_list_embed, shorten
-from corpus.extraction import HTML_SUFFIXES, TEXT_SUFFIXES, Extracted, make_article
+from corpus.extraction import Extracted, check_file_type, make_article
 from corpus.fetching import fetch_page
 from corpus.readers import BadInput, parse_date, read_text
 from corpus.store import Article
@@ -120,9 +119,7 @@ class Articles(commands.Cog):
         published = parse_date(date, strict=True)
         limit = self.bot.settings.max_file_bytes
         if file is not None:
-            suffix = PurePath(file.filename).suffix.lower()
-            if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
-                raise BadInput(f"{file.filename}: only .txt, .md and .html files can be added")
+            check_file_type(file.filename)
             if file.size > limit:  # checked before downloading anything
                 raise BadInput(f"{file.filename} is {_size(file.size)}; the limit is {_size(limit)}")
         await interaction.response.defer(ephemeral=True, thinking=True)

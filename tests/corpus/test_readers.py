@@ -74,7 +74,7 @@ def test_unreadable_import_files_refused_whole(tmp_path: Path, content: bytes, m
 
 def read_text_file(path: Path):
     """Read a text file the way `add FILE` does."""
-    return read_text(read_file_bytes(path), path.name)
+    return read_text(read_file_bytes(path, max_bytes=2_000_000), path.name)
 
 
 def test_text_file_encodings_and_title(tmp_path: Path) -> None:
@@ -103,3 +103,17 @@ def test_dates_and_datelines() -> None:
         parse_date("next tuesday", strict=True)
     assert outlet_from_dateline(TEXT) == "Reuters"
     assert outlet_from_dateline("No dateline here (Reuters) - at all") is None
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_text_not_binary(encoding: str) -> None:
+    """UTF-16 text without a byte-order mark decodes (its NUL bytes fall in every other byte), binary stays refused."""
+    document = read_text(("# Voting machines audited\n\n" + TEXT + " Café ☑").encode(encoding), "a.txt")
+    assert document.suggested_title == "Voting machines audited" and document.text.endswith(TEXT + " Café ☑")
+    for binary in (
+        b"\x00\x01\x02" * 100,
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
+        b"a\x00" * 50 + b"\x00\x00",
+    ):
+        with pytest.raises(BadInput, match="binary"):
+            read_text(binary, "b.txt")
