@@ -23,6 +23,7 @@ from corpus.extraction import Extracted
 from corpus.readers import (
     MAX_QUESTION_BYTES,
     BadInput,
+    excerpt,
     parse_date,
     read_file_bytes,
     read_import_file,
@@ -49,7 +50,7 @@ def configured_encoder():
 
     precision = os.environ.get("MODEL_PRECISION") or "auto"
     if precision not in PRECISIONS:
-        raise BadInput(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        raise BadInput(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, not {excerpt(precision)}")
     return SentenceTransformerEncoder(os.environ.get("MODEL_NAME") or DEFAULT_MODEL, precision=precision)
 
 
@@ -60,7 +61,7 @@ def open_library(args: argparse.Namespace, encoder=None):
     try:
         min_score = float(os.environ.get("MIN_SCORE") or DEFAULT_MIN_SCORE)
     except ValueError as exc:
-        raise BadInput(f"MIN_SCORE must be a number, not {os.environ['MIN_SCORE']!r}") from exc
+        raise BadInput(f"MIN_SCORE must be a number, not {excerpt(os.environ['MIN_SCORE'])}") from exc
     return Library(_data_dir(args), encoder or configured_encoder(), min_score=min_score)
 
 
@@ -118,7 +119,7 @@ def max_file_bytes() -> int:
     """The MAX_FILE_BYTES setting (default 2 MB)."""
     raw = os.environ.get("MAX_FILE_BYTES") or "2000000"
     if not raw.isdigit():
-        raise BadInput(f"MAX_FILE_BYTES must be a number of bytes, not {raw!r}")
+        raise BadInput(f"MAX_FILE_BYTES must be a number of bytes, not {excerpt(raw)}")
     return int(raw)
 
 

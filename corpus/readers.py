@@ -22,6 +22,12 @@ class BadInput(ValueError):
     """Input that cannot become an article; the message is one sentence for the user."""
 
 
+#: The longest title an article may have: headlines run to 100 or 200 characters.
+MAX_TITLE_CHARS = 1_000
+#: The longest outlet, web address or date an article may have (longer addresses fail in most browsers).
+MAX_FIELD_CHARS = 2_000
+#: The longest text an article may have: some 150,000 words, over a hundred times a long news story.
+MAX_TEXT_CHARS = 1_000_000
 #: The most an import file may hold, un-gzipped: some 40,000 news articles, hours of embedding on a CPU.
 MAX_IMPORT_BYTES = 200_000_000
 #: The most ``ask -`` reads from standard input: some 100,000 questions.
@@ -35,6 +41,23 @@ _GZIP_PIECE_BYTES = 1 << 16
 _DATE_FORMATS = ("%Y-%m-%d", "%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%Y/%m/%d", "%m/%d/%Y")
 # "WASHINGTON (Reuters) - ", "(Reuters) - " or "LONDON (AP) — ": the outlet named in a wire story's dateline.
 _DATELINE = re.compile(r"^(?:[A-Z][A-Z .,'/-]{1,60} )?\(([A-Z][\w .&-]{1,40})\) [-—–]")
+
+
+def excerpt(value: str, limit: int = 60) -> str:
+    """``value`` quoted for a message, cut to ``limit`` characters: no message grows with its input."""
+    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+
+
+def article_size_problem(article: NewArticle) -> str | None:
+    """Why an article's title, text or another field is too long to store, or None."""
+    if len(article.title) > MAX_TITLE_CHARS:
+        return f"the title is longer than {MAX_TITLE_CHARS:,} characters"
+    if len(article.text) > MAX_TEXT_CHARS:
+        return f"the text is longer than {MAX_TEXT_CHARS:,} characters"
+    for name, value in (("outlet", article.source), ("address", article.url), ("date", article.published)):
+        if value is not None and len(value) > MAX_FIELD_CHARS:
+            return f"the {name} is longer than {MAX_FIELD_CHARS:,} characters"
+    return None
 
 
 def parse_date(value: str | None, *, strict: bool = False) -> str | None:
@@ -52,7 +75,7 @@ def parse_date(value: str | None, *, strict: bool = False) -> str | None:
         except ValueError:
             continue
     if strict:
-        raise BadInput(f"could not read the date {value!r}; write it as YYYY-MM-DD")
+        raise BadInput(f"could not read the date {excerpt(value)}; write it as YYYY-MM-DD")
     return text
 
 
@@ -226,7 +249,9 @@ def _row_to_article(row: dict[str, object], line: int, default_source: str | Non
         return RowError(line, "the title is empty")
     source = field("source", "outlet") or outlet_from_dateline(text) or default_source
     published = parse_date(field("date", "published"))
-    return line, NewArticle(title=title, text=text, source=source, url=field("url"), published=published)
+    article = NewArticle(title=title, text=text, source=source, url=field("url"), published=published)
+    too_long = article_size_problem(article)
+    return RowError(line, too_long) if too_long else (line, article)
 
 
 def read_import_file(path: Path, *, default_source: str | None = None) -> Iterator[ImportRow]:
@@ -252,6 +277,9 @@ def _read_jsonl(text: str, default_source: str | None) -> Iterator[ImportRow]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             yield RowError(number, f"not valid JSON ({exc.msg})")
+            continue
+        except RecursionError:  # the decoder recurses once per level of nesting
+            yield RowError(number, "not valid JSON (nested too deeply)")
             continue
         if not isinstance(row, dict):
             yield RowError(number, "not a JSON object")

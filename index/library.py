@@ -19,7 +19,7 @@ import numpy as np
 
 from corpus.builtin import builtin_article
 from corpus.chunking import Span, chunk_article
-from corpus.readers import BadInput, ImportRow, RowError
+from corpus.readers import BadInput, ImportRow, RowError, article_size_problem
 from corpus.store import (
     Article,
     AuditEntry,
@@ -216,6 +216,9 @@ class Library:
             raise BadInput("the article text is empty")
         if not article.title.strip():
             raise BadInput("the article needs a title")
+        too_long = article_size_problem(article)
+        if too_long:  # before chunking, which takes seconds a megabyte
+            raise BadInput(too_long)
         spans = chunk_article(article.text, self.encoder.count_tokens, title=article.title)
         if not spans:
             raise BadInput("the text has no passages to quote: it is too short or only page furniture")
