@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import moderator_only
-from bot.rendering import article_embed, article_list_embed, shorten
+from bot.rendering import article_embed, article_list_embed, escaped, shorten
 from corpus.extraction import Extracted, check_file_type, make_article
 from corpus.fetching import fetch_page
 from corpus.readers import BadInput, parse_date, read_text
@@ -89,6 +89,7 @@ class Articles(commands.Cog):
         articles = await self.bot.core.list_articles(guild_id=interaction.guild_id)
         needle = current.lower().lstrip("#")
         matches = [a for a in articles if needle in a.title.lower() or needle == str(a.id)]
+        # Discord shows choice names as plain text: cut to its 100 characters, not escaped (a backslash would show).
         return [app_commands.Choice(name=shorten(f"#{a.id} {a.title}", 100), value=a.id) for a in matches[-25:]]
 
     @article.command(name="add", description="Add an article: a link, an attached .txt/.md/.html file, or pasted text.")
@@ -146,7 +147,7 @@ class Articles(commands.Cog):
         added = await core.add_article(article, replace=replace)
         verb = "Replaced" if added.replaced else "Added"
         await interaction.followup.send(
-            f"{verb} article #{added.id} “{shorten(added.title, 200)}” ({plural(added.passages, 'passage')}).",
+            f"{verb} article #{added.id} “{escaped(added.title, 200)}” ({plural(added.passages, 'passage')}).",
             ephemeral=True,
         )
 
@@ -158,7 +159,7 @@ class Articles(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         removed = await self.bot.core.remove_article(article, guild_id=interaction.guild_id)
         await interaction.followup.send(
-            f"Removed article #{removed.id} “{shorten(removed.title, 200)}”. It will not be quoted again.",
+            f"Removed article #{removed.id} “{escaped(removed.title, 200)}”. It will not be quoted again.",
             ephemeral=True,
         )
 

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.rendering import answer_embed, no_more_sources_embed
+from bot.rendering import answer_embed, escape_text, message_text, no_more_sources_embed
 from corpus.readers import BadInput
 from index.answers import Answer
 
@@ -62,7 +62,7 @@ class MoreSources(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(
         try:
             answer = await bot.core.more_sources(self.answer_id, guild_id=interaction.guild_id)
         except BadInput as exc:
-            await interaction.followup.send(f"{exc}.", ephemeral=True)
+            await interaction.followup.send(message_text(escape_text(f"{exc}.")), ephemeral=True)
             return
         count = await bot.core.count_articles(guild_id=interaction.guild_id)
         embed = (
@@ -96,7 +96,7 @@ class Vote(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(?P<id>\
         try:
             await bot.core.record_vote(self.answer_id, user_id=str(interaction.user.id), vote=value)
         except BadInput as exc:
-            await interaction.response.send_message(f"{exc}.", ephemeral=True)
+            await interaction.response.send_message(message_text(escape_text(f"{exc}.")), ephemeral=True)
             return
         await interaction.response.send_message(
             f"Thanks, your {'👍' if value > 0 else '👎'} is recorded.", ephemeral=True
@@ -165,7 +165,7 @@ class Questions(commands.Cog):
         try:
             answer, embed, answer_id = await self._answer(question, guild_id, message.author.id)
         except BadInput as exc:
-            await message.reply(f"{exc}.", mention_author=False)
+            await message.reply(message_text(escape_text(f"{exc}.")), mention_author=False)
             return
         view = answer_view(answer_id) if answer.answered else discord.utils.MISSING
         await message.reply(embed=embed, view=view, mention_author=False)
