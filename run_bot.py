@@ -12,6 +12,7 @@ import getpass
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,13 +66,23 @@ def open_library(args: argparse.Namespace, encoder=None):
     return Library(_data_dir(args), encoder or configured_encoder(), min_score=min_score)
 
 
+# Control characters but tab and line feed: a terminal acts on them (ANSI escapes start with \x1b).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    r"""``text`` safe to print: control characters shown as ``\x1b``; ``one_line`` also folds line breaks."""
+    text = " ".join(text.split()) if one_line else text.replace("\r\n", "\n")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _bold(text: str) -> str:
     return f"\033[1m{text}\033[0m" if sys.stdout.isatty() else f"**{text}**"
 
 
 def print_answer(answer) -> None:
     """Print an answer for a person to read: each quote verbatim, the answering sentence in bold."""
-    print(f"Q: {answer.question}")
+    print(f"Q: {printable(answer.question, one_line=True)}")
     if not answer.answered:
         print("The articles do not cover this question.\n")
         return
@@ -79,18 +90,22 @@ def print_answer(answer) -> None:
         meta = " · ".join(
             part
             for part in (
-                quote.source or "outlet unknown",
-                quote.published,
+                printable(quote.source or "outlet unknown", one_line=True),
+                printable(quote.published or "", one_line=True),
                 f"article #{quote.article_id}",
                 f"score {quote.score:.2f}",
             )
             if part
         )
-        print(f"\n[{number}] {quote.title}\n    {meta}")
+        print(f"\n[{number}] {printable(quote.title, one_line=True)}\n    {meta}")
         if quote.url:
-            print(f"    {quote.url}")
+            print(f"    {printable(quote.url, one_line=True)}")
         text = quote.text
-        marked = text[: quote.highlight_start] + _bold(quote.highlight) + text[quote.highlight_end :]
+        marked = (
+            printable(text[: quote.highlight_start])
+            + _bold(printable(quote.highlight))
+            + printable(text[quote.highlight_end :])
+        )
         print("    " + marked.replace("\n", "\n    "))
     print()
 
@@ -159,7 +174,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     )
     added = library.add_article(article, replace=args.replace)
     verb = "Replaced" if added.replaced else "Added"
-    print(f"{verb} article #{added.id} ({plural(added.passages, 'passage')}): {added.title}")
+    print(f"{verb} article #{added.id} ({plural(added.passages, 'passage')}): {printable(added.title, one_line=True)}")
     return 0
 
 
@@ -184,7 +199,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     with tqdm(total=len(rows), unit="article", desc="import", file=sys.stderr, disable=args.quiet) as bar:
         report = library.import_articles(rows, progress=bar.update)
     for error in report.errors:
-        print(f"line {error.line}: skipped: {error.reason}", file=sys.stderr)
+        print(f"line {error.line}: skipped: {printable(error.reason, one_line=True)}", file=sys.stderr)
     print(
         f"Imported {report.added} articles ({report.passages} passages); "
         f"skipped {report.duplicates} duplicates and {len(report.errors)} bad rows."
@@ -195,7 +210,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     """Remove an article: it is never quoted again."""
     article = open_library(args).remove_article(args.id, guild_id=args.guild)
-    print(f"Removed article #{article.id}: {article.title}")
+    print(f"Removed article #{article.id}: {printable(article.title, one_line=True)}")
     return 0
 
 
@@ -224,7 +239,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     print(f"{'id':>5}  {'published':<10}  {'outlet':<14}  {'passages':>8}  title")
     for a in articles:
         title = a.title if len(a.title) <= 70 else a.title[:69] + "…"
-        print(f"{a.id:>5}  {(a.published or '-'):<10}  {(a.source or '-')[:14]:<14}  {a.passage_count:>8}  {title}")
+        published, source = printable(a.published or "-", one_line=True), printable(a.source or "-", one_line=True)
+        print(f"{a.id:>5}  {published:<10}  {source[:14]:<14}  {a.passage_count:>8}  {printable(title, one_line=True)}")
     print(f"{len(articles)} articles")
     return 0
 
@@ -232,7 +248,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     """Show one article's metadata and passages."""
     article, passages = open_library(args).get_article(args.id, guild_id=args.guild)
-    print(f"#{article.id} {article.title}")
+    print(f"#{article.id} {printable(article.title, one_line=True)}")
     for label, value in (
         ("outlet", article.source),
         ("published", article.published),
@@ -241,9 +257,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         ("server", article.guild_id or "all (global)"),
     ):
         if value:
-            print(f"  {label}: {value}")
+            print(f"  {label}: {printable(str(value), one_line=True)}")
     for p in passages:
-        print(f"\n  [{p.position + 1}] chars {p.start}-{p.end}\n  {p.text}")
+        print(f"\n  [{p.position + 1}] chars {p.start}-{p.end}\n  {printable(p.text)}")
     return 0
 
 
@@ -296,8 +312,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
             )
         else:
             where = f"server {e.guild_id}" if e.guild_id else "global"
-            detail = f" ({e.detail})" if e.detail else ""
-            print(f"{e.at}  {where:<26} {e.actor:<24} {e.action:<14} {e.target or '-':<30} {e.outcome}{detail}")
+            actor, target = printable(e.actor, one_line=True), printable(e.target or "-", one_line=True)
+            detail = f" ({printable(e.detail, one_line=True)})" if e.detail else ""
+            print(f"{e.at}  {where:<26} {actor:<24} {e.action:<14} {target:<30} {e.outcome}{detail}")
     return 0
 
 
@@ -451,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = int(args.run(args))
     except (BadInput, StoreError) as exc:
         record(args, "refused", str(exc))
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc), one_line=True)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -448,3 +448,19 @@ def test_standard_input_is_read_up_to_the_limit(data_dir: Path) -> None:
     """`add -` refuses more than MAX_FILE_BYTES on standard input in one line."""
     result = run_cli("add", "-", data_dir=data_dir, stdin=b"a" * 2_000_001, memory=GIB)
     assert result.returncode == 1 and result.stderr == "error: standard input is larger than the 2.0 MB limit\n"
+
+
+def test_control_characters_never_reach_the_terminal(data_dir: Path, tmp_path: Path) -> None:
+    """ANSI escapes in a title and a text are printed as visible `\\x1b` by add, list, show and ask, never raw."""
+    path = tmp_path / "ansi.txt"
+    text = ARTICLE.replace("$4 million", "$4 million\x1b[2J\x07")
+    path.write_text(text, encoding="utf-8")
+    added = run_cli("add", str(path), "--title", "Ohio audits \x1b[31mred\x1b[0m", data_dir=data_dir)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "Added article #2 (2 passages): Ohio audits \\x1b[31mred\\x1b[0m"
+    listed = run_cli("list", data_dir=data_dir)
+    shown = run_cli("show", "2", data_dir=data_dir)
+    asked = run_cli("ask", "how much will the ohio audits cost", data_dir=data_dir)
+    for result in (added, listed, shown, asked):
+        assert result.returncode == 0 and "\x1b" not in result.stdout and "\x07" not in result.stdout, result.stdout
+    assert "\\x1b[2J\\x07" in shown.stdout and "\\x1b[2J\\x07" in asked.stdout and "\\x1b[31m" in listed.stdout
