@@ -466,6 +466,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status = int(args.run(args))
+        sys.stdout.flush()  # here, where a closed pipe can be caught, not at exit
+    except BrokenPipeError:
+        # The reader stopped reading (`list | head`): what it read is complete, and the command
+        # did its work. Nothing more can reach it, so the interpreter's last flush goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        record(args, "ok")
+        return 0
     except (BadInput, StoreError) as exc:
         record(args, "refused", str(exc))
         print(f"error: {printable(str(exc), one_line=True)}", file=sys.stderr)

@@ -464,3 +464,23 @@ def test_control_characters_never_reach_the_terminal(data_dir: Path, tmp_path: P
     for result in (added, listed, shown, asked):
         assert result.returncode == 0 and "\x1b" not in result.stdout and "\x07" not in result.stdout, result.stdout
     assert "\\x1b[2J\\x07" in shown.stdout and "\\x1b[2J\\x07" in asked.stdout and "\\x1b[31m" in listed.stdout
+
+
+@pytest.mark.parametrize("command", ["list", "stats", "audit"])
+def test_output_into_a_closed_pipe_ends_quietly(data_dir: Path, command: str) -> None:
+    """Piped into a reader that has stopped (as `head` does), `list`, `stats` and `audit` end with status 0 and no traceback."""
+    assert run_cli("remove", "999", data_dir=data_dir).returncode == 1  # an audit entry to print
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone: every write to the pipe fails with EPIPE
+    try:
+        proc = subprocess.run(
+            [sys.executable, "run_bot.py", command, "--data-dir", str(data_dir)],
+            cwd=REPO,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()
