@@ -150,6 +150,12 @@ class NewsBot(commands.Bot):
             synced = await self.tree.sync()
             log.info("synced %d commands globally (they can take up to an hour to appear)", len(synced))
 
+    async def on_message(self, message: discord.Message) -> None:
+        """Nothing: the bot has no prefix commands, and the Questions cog answers mentions.
+
+        (commands.Bot would read every mention as a command and log CommandNotFound as an error.)
+        """
+
     async def on_app_command_completion(self, interaction: discord.Interaction, command: app_commands.Command) -> None:
         """One log line per successful command, and an audit entry for moderator and admin ones."""
         log.info("%s latency_ms=%d outcome=ok", describe(interaction), elapsed_ms(interaction))

@@ -219,6 +219,8 @@ BINARY = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4
         (["add", f"http://{'x' * 64}.example/"], {}, "not a valid web address"),
         (["remove", "999"], {}, "there is no article #999"),
         (["show", "999"], {}, "there is no article #999"),
+        (["remove", str(2**63)], {}, f"there is no article #{2**63}"),
+        (["show", str(2**64)], {}, f"there is no article #{2**64}"),
         (["import", "{tmp}/blob.csv"], {"blob.csv": BINARY}, "is a binary file"),
         (["import", "{tmp}/cols.csv"], {"cols.csv": b"name,body\nx,y\n"}, "no 'title' and 'text' columns"),
         (["import", "{tmp}/missing.csv"], {}, "no such file"),
