@@ -95,13 +95,20 @@ def literal_address(host: str) -> IPAddress | None:
 _UNSAFE_IN_HOST = re.compile(r"[\x00-\x20\x7f-\x9f]")
 
 
+def _refuse_unsafe(host: str) -> None:
+    if _UNSAFE_IN_HOST.search(host):
+        raise FetchRefused("that is not a valid web address (its host name holds a space or a control character)")
+
+
 def internet_name(host: str) -> str:
     """``host`` as the connection will name it (IDNA, lower case); a refusal when no resolver could take it.
 
     aiohttp connects to the name as yarl spells it (IDNA 2008), and getaddrinfo encodes with
     Python's IDNA codec, which refuses an empty label or one over 63 characters; a name either
-    cannot take is refused here in one sentence, before any lookup.
+    cannot take, or one holding a space or a control character, is refused here in one
+    sentence, before any lookup.
     """
+    _refuse_unsafe(host)
     try:
         name = yarl.URL.build(scheme="http", host=host).raw_host or ""
         name.encode("idna")
@@ -136,8 +143,7 @@ async def vet(url: str, policy: AddressPolicy) -> Target:
     host = parts.hostname
     if not host:
         raise FetchRefused("that address has no host name")
-    if _UNSAFE_IN_HOST.search(host):
-        raise FetchRefused("that is not a valid web address (its host name holds a space or a control character)")
+    _refuse_unsafe(host)
     literal = literal_address(host)
     if literal is not None:
         addresses: list[IPAddress] = [literal]

@@ -10,6 +10,7 @@ from bot.rendering import (
     answer_embed,
     article_embed,
     article_list_embed,
+    escape_text,
     marked_quote,
     quote_field,
 )
@@ -159,3 +160,62 @@ def test_titles_and_outlets_are_escaped_everywhere_they_are_shown() -> None:
     for text in shown:
         assert not set(live_markup(text).replace("**", "")) & MARKUP, text
     assert unescaped(name) == f"1. {title}"
+
+
+# Pieces of hostile passages: masked links whole and in parts, sentence ends, line markup, mentions, timestamps.
+PIECES = [
+    "[", "]", "(", ")", "[label](https://good.example)", "](https://evil.example/phish)", "https://good.example/verify",
+    "[https://good.example/verify](https://evil.example/phish)", ". ", "! ", "? ", "\n", "\n# ", "\n> ", "\n- ",
+    "\n-# ", "\n1. ", "**", "*", "_", "__", "~~", "||", "`", "```", "\\", "<t:0:R>", "<@123>", "<#456>", "<@&7>",
+    "@everyone", "word ", "The answer is ", "Tehran and Moscow", "  ",
+]  # fmt: skip
+
+
+@st.composite
+def hostile_passages(draw: st.DrawFn) -> tuple[str, int, int]:
+    """A passage built from hostile pieces, and a highlight whose edges fall anywhere in it (mid-link included)."""
+    text = "".join(draw(st.lists(st.sampled_from(PIECES) | st.text(min_size=1, max_size=5), min_size=1, max_size=80)))
+    start = draw(st.integers(0, len(text) - 1))
+    return text, start, draw(st.integers(start + 1, len(text)))
+
+
+def normalised(text: str) -> str:
+    """Text with runs of whitespace as one space and no ellipsis at either end, to compare trimmed quotes."""
+    return " ".join(text.split()).strip("…").strip()
+
+
+@given(passage=hostile_passages(), limit=st.integers(40, FIELD_VALUE_LIMIT))
+def test_no_link_or_markup_goes_live_wherever_the_bold_sentence_ends(passage: tuple[str, int, int], limit: int) -> None:
+    """Links across the bold sentence's edges, mentions, timestamps, line markup: only the bold markers are live, and the words read as written."""
+    text, start, end = passage
+    shown = marked_quote(text, start, end, limit)
+    assert len(shown) <= limit
+    assert live_markup(shown) in {"", "****"}, shown
+    assert normalised(unescaped(shown)) in normalised(text)
+    if len(escape_text(text)) + 4 <= limit:  # room for all of it: shown whole, the answer in bold
+        assert unescaped(shown) == text and live_markup(shown) == ("****" if text[start:end].strip() else "")
+
+
+huge = st.one_of(st.text(max_size=50), st.integers(0, 6_000).map(lambda n: "[x](https://e.example) *" * (n // 24)))
+
+
+@given(
+    title=huge.filter(lambda t: t.strip()),
+    source=st.none() | huge,
+    published=st.none() | huge,
+    question=huge.filter(lambda t: t.strip()),
+)
+def test_huge_titles_outlets_dates_and_questions_fit_and_stay_text(title, source, published, question) -> None:
+    """Titles, outlets, dates and questions of any size, full of links: the embeds fit Discord's limits, nothing goes live."""
+    quote = Quote("Turnout was high.", 0, 17, 1, 1, title, source, "https://example.com/a", published, 0.5)
+    answer = answer_embed(Answer(question, True, [quote] * 5), article_count=3)
+    article = Article(7, title, source, None, published, None, "2024-01-01", 1, "h", 1)
+    shown = article_embed(article, []), article_list_embed([article] * 10, 0, 10)
+    for embed in (answer, *shown):
+        assert embed_size_ok(embed)
+        data = embed.to_dict()
+        texts = [data.get("title", ""), data.get("description", "")] + [
+            f["name"] + f["value"] for f in data.get("fields", [])
+        ]
+        for text in texts:
+            assert set(live_markup(text.replace("[read the article](https://example.com/a)", ""))) <= {"*"}, text
