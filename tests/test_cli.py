@@ -44,6 +44,7 @@ def run_cli(
     data = stdin.encode() if isinstance(stdin, str) else stdin
 
     def cap_memory() -> None:
+        assert memory is not None
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
     proc = subprocess.run(
@@ -453,7 +454,7 @@ def test_standard_input_is_read_up_to_the_limit(data_dir: Path) -> None:
 
 
 def test_control_characters_never_reach_the_terminal(data_dir: Path, tmp_path: Path) -> None:
-    """ANSI escapes in a title and a text are printed as visible `\\x1b` by add, list, show and ask, never raw."""
+    r"""ANSI escapes in a title and a text are printed as visible `\x1b` by add, list, show and ask, never raw."""
     path = tmp_path / "ansi.txt"
     text = ARTICLE.replace("$4 million", "$4 million\x1b[2J\x07")
     path.write_text(text, encoding="utf-8")
