@@ -16,6 +16,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
@@ -33,6 +34,10 @@ from corpus.readers import (
 )
 from corpus.store import StoreError
 
+if TYPE_CHECKING:  # the model and the index load only for the commands that need them
+    from index.encoder import SentenceTransformerEncoder
+    from index.library import Library
+
 log = logging.getLogger("run_bot")
 
 HOW_TO_START = """\
@@ -45,7 +50,7 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return Path(getattr(args, "data_dir", None) or os.environ.get("BOT_DATA_DIR") or "data")
 
 
-def configured_encoder():
+def configured_encoder() -> SentenceTransformerEncoder:
     """The model the environment names (MODEL_NAME, MODEL_PRECISION); it loads when first used."""
     from index.encoder import DEFAULT_MODEL, PRECISIONS, SentenceTransformerEncoder
 
@@ -55,7 +60,7 @@ def configured_encoder():
     return SentenceTransformerEncoder(os.environ.get("MODEL_NAME") or DEFAULT_MODEL, precision=precision)
 
 
-def open_library(args: argparse.Namespace, encoder=None):
+def open_library(args: argparse.Namespace, encoder: SentenceTransformerEncoder | None = None) -> Library:
     """The core over the chosen data directory, configured from the environment."""
     from index.library import DEFAULT_MIN_SCORE, Library
 

@@ -33,9 +33,9 @@ MAX_IMPORT_BYTES = 200_000_000
 #: The most ``ask -`` reads from standard input: some 100,000 questions.
 MAX_QUESTION_BYTES = 10_000_000
 _CHUNK_BYTES = 1 << 20
+_GZIP_PIECE_BYTES = 1 << 16
 # Control characters other than tab, line feed, vertical tab, form feed and carriage return.
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
-_GZIP_PIECE_BYTES = 1 << 16
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%Y/%m/%d", "%m/%d/%Y")
@@ -142,12 +142,11 @@ def read_file_bytes(path: Path, *, max_bytes: int) -> bytes:
         raise BadInput(f"no such file: {path}") from exc
     except OSError as exc:
         raise BadInput(f"cannot read {path}: {exc.strerror}") from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise BadInput(f"{path} is a directory, not a file" if stat.S_ISDIR(mode) else f"{path} is not a regular file")
     with open(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise BadInput(f"{path} is a directory, not a file")
-        if not stat.S_ISREG(mode):
-            raise BadInput(f"{path} is not a regular file")
         try:
             return read_stream(handle, str(path), max_bytes=max_bytes)
         except OSError as exc:

@@ -166,3 +166,11 @@ def test_messages_quote_at_most_an_excerpt_of_the_input() -> None:
     with pytest.raises(BadInput, match="YYYY-MM-DD") as refused:
         parse_date("2017-" + "9" * 3000, strict=True)
     assert len(str(refused.value)) < 150 and "2017-999" in str(refused.value)
+
+
+def test_directories_are_refused_in_one_sentence(tmp_path: Path) -> None:
+    """An import or a file to add that names a directory is refused as one, not with a traceback."""
+    with pytest.raises(BadInput, match="is a directory, not a file"):
+        read_import_file(tmp_path)
+    with pytest.raises(BadInput, match="is a directory, not a file"):
+        read_file_bytes(tmp_path, max_bytes=1_000)
