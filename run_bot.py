@@ -12,16 +12,31 @@ import getpass
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
 from corpus.extraction import Extracted
-from corpus.readers import BadInput, parse_date, read_file_bytes, read_import_file, read_text
+from corpus.readers import (
+    MAX_QUESTION_BYTES,
+    BadInput,
+    excerpt,
+    parse_date,
+    read_file_bytes,
+    read_import_file,
+    read_stream,
+    read_text,
+)
 from corpus.store import StoreError
+
+if TYPE_CHECKING:  # the model and the index load only for the commands that need them
+    from index.encoder import SentenceTransformerEncoder
+    from index.library import Library
 
 log = logging.getLogger("run_bot")
 
@@ -35,20 +50,35 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return Path(getattr(args, "data_dir", None) or os.environ.get("BOT_DATA_DIR") or "data")
 
 
-def open_library(args: argparse.Namespace):
-    """The core over the chosen data directory, configured from the environment."""
+def configured_encoder() -> SentenceTransformerEncoder:
+    """The model the environment names (MODEL_NAME, MODEL_PRECISION); it loads when first used."""
     from index.encoder import DEFAULT_MODEL, PRECISIONS, SentenceTransformerEncoder
+
+    precision = os.environ.get("MODEL_PRECISION") or "auto"
+    if precision not in PRECISIONS:
+        raise BadInput(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, not {excerpt(precision)}")
+    return SentenceTransformerEncoder(os.environ.get("MODEL_NAME") or DEFAULT_MODEL, precision=precision)
+
+
+def open_library(args: argparse.Namespace, encoder: SentenceTransformerEncoder | None = None) -> Library:
+    """The core over the chosen data directory, configured from the environment."""
     from index.library import DEFAULT_MIN_SCORE, Library
 
     try:
         min_score = float(os.environ.get("MIN_SCORE") or DEFAULT_MIN_SCORE)
     except ValueError as exc:
-        raise BadInput(f"MIN_SCORE must be a number, not {os.environ['MIN_SCORE']!r}") from exc
-    precision = os.environ.get("MODEL_PRECISION") or "auto"
-    if precision not in PRECISIONS:
-        raise BadInput(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    encoder = SentenceTransformerEncoder(os.environ.get("MODEL_NAME") or DEFAULT_MODEL, precision=precision)
-    return Library(_data_dir(args), encoder, min_score=min_score)
+        raise BadInput(f"MIN_SCORE must be a number, not {excerpt(os.environ['MIN_SCORE'])}") from exc
+    return Library(_data_dir(args), encoder or configured_encoder(), min_score=min_score)
+
+
+# Control characters but tab and line feed: a terminal acts on them (ANSI escapes start with \x1b).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    r"""``text`` safe to print: control characters shown as ``\x1b``; ``one_line`` also folds line breaks."""
+    text = " ".join(text.split()) if one_line else text.replace("\r\n", "\n")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _bold(text: str) -> str:
@@ -57,7 +87,7 @@ def _bold(text: str) -> str:
 
 def print_answer(answer) -> None:
     """Print an answer for a person to read: each quote verbatim, the answering sentence in bold."""
-    print(f"Q: {answer.question}")
+    print(f"Q: {printable(answer.question, one_line=True)}")
     if not answer.answered:
         print(f"{answer.refusal}\n")
         return
@@ -65,27 +95,34 @@ def print_answer(answer) -> None:
         meta = " · ".join(
             part
             for part in (
-                quote.source or "outlet unknown",
-                quote.published,
+                printable(quote.source or "outlet unknown", one_line=True),
+                printable(quote.published or "", one_line=True),
                 f"article #{quote.article_id}",
                 f"score {quote.score:.2f}",
             )
             if part
         )
-        print(f"\n[{number}] {quote.title}\n    {meta}")
+        print(f"\n[{number}] {printable(quote.title, one_line=True)}\n    {meta}")
         if quote.url:
-            print(f"    {quote.url}")
+            print(f"    {printable(quote.url, one_line=True)}")
         text = quote.text
-        marked = text[: quote.highlight_start] + _bold(quote.highlight) + text[quote.highlight_end :]
+        marked = (
+            printable(text[: quote.highlight_start])
+            + _bold(printable(quote.highlight))
+            + printable(text[quote.highlight_end :])
+        )
         print("    " + marked.replace("\n", "\n    "))
     print()
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question, or one per line of standard input."""
-    questions = (
-        [line for line in sys.stdin.read().splitlines() if line.strip()] if args.question == "-" else [args.question]
-    )
+    if args.question == "-":
+        data = read_stream(sys.stdin.buffer, "standard input", max_bytes=MAX_QUESTION_BYTES)
+        text = read_text(data, "standard input").text if data.strip() else ""
+        questions = [line for line in text.splitlines() if line.strip()]
+    else:
+        questions = [args.question]
     if not questions:
         raise BadInput("no questions on standard input")
     library = open_library(args)
@@ -102,19 +139,21 @@ def max_file_bytes() -> int:
     """The MAX_FILE_BYTES setting (default 2 MB)."""
     raw = os.environ.get("MAX_FILE_BYTES") or "2000000"
     if not raw.isdigit():
-        raise BadInput(f"MAX_FILE_BYTES must be a number of bytes, not {raw!r}")
+        raise BadInput(f"MAX_FILE_BYTES must be a number of bytes, not {excerpt(raw)}")
     return int(raw)
 
 
 def cmd_add(args: argparse.Namespace) -> int:
     """Add one article from a URL, a .txt/.md/.html file, or standard input."""
-    from corpus.extraction import extract_file, extract_page, make_article
+    from corpus.extraction import check_file_type, extract_file, extract_page, make_article
 
     published = parse_date(args.date, strict=True)
     library = open_library(args)
     url = args.url
     if args.file == "-":
-        document = read_text(sys.stdin.buffer.read(), "standard input")
+        document = read_text(
+            read_stream(sys.stdin.buffer, "standard input", max_bytes=max_file_bytes()), "standard input"
+        )
         extracted = Extracted(text=document.text, title=document.suggested_title)
     elif urlsplit(args.file).scheme in {"http", "https"} or "://" in args.file:
         from corpus.fetching import fetch_page
@@ -126,7 +165,9 @@ def cmd_add(args: argparse.Namespace) -> int:
         url = url or args.file
     else:
         path = Path(args.file)
-        extracted = extract_file(path.name, read_file_bytes(path), max_bytes=max_file_bytes())
+        check_file_type(path.name)
+        limit = max_file_bytes()
+        extracted = extract_file(path.name, read_file_bytes(path, max_bytes=limit), max_bytes=limit)
     article = make_article(
         extracted,
         title=args.title,
@@ -138,7 +179,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     )
     added = library.add_article(article, replace=args.replace)
     verb = "Replaced" if added.replaced else "Added"
-    print(f"{verb} article #{added.id} ({plural(added.passages, 'passage')}): {added.title}")
+    print(f"{verb} article #{added.id} ({plural(added.passages, 'passage')}): {printable(added.title, one_line=True)}")
     return 0
 
 
@@ -163,7 +204,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     with tqdm(total=len(rows), unit="article", desc="import", file=sys.stderr, disable=args.quiet) as bar:
         report = library.import_articles(rows, progress=bar.update)
     for error in report.errors:
-        print(f"line {error.line}: skipped: {error.reason}", file=sys.stderr)
+        print(f"line {error.line}: skipped: {printable(error.reason, one_line=True)}", file=sys.stderr)
     print(
         f"Imported {report.added} articles ({report.passages} passages); "
         f"skipped {report.duplicates} duplicates and {len(report.errors)} bad rows."
@@ -174,7 +215,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     """Remove an article: it is never quoted again."""
     article = open_library(args).remove_article(args.id, guild_id=args.guild)
-    print(f"Removed article #{article.id}: {article.title}")
+    print(f"Removed article #{article.id}: {printable(article.title, one_line=True)}")
     return 0
 
 
@@ -203,7 +244,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     print(f"{'id':>5}  {'published':<10}  {'outlet':<14}  {'passages':>8}  title")
     for a in articles:
         title = a.title if len(a.title) <= 70 else a.title[:69] + "…"
-        print(f"{a.id:>5}  {(a.published or '-'):<10}  {(a.source or '-')[:14]:<14}  {a.passage_count:>8}  {title}")
+        published, source = printable(a.published or "-", one_line=True), printable(a.source or "-", one_line=True)
+        print(f"{a.id:>5}  {published:<10}  {source[:14]:<14}  {a.passage_count:>8}  {printable(title, one_line=True)}")
     print(f"{len(articles)} articles")
     return 0
 
@@ -211,7 +253,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     """Show one article's metadata and passages."""
     article, passages = open_library(args).get_article(args.id, guild_id=args.guild)
-    print(f"#{article.id} {article.title}")
+    print(f"#{article.id} {printable(article.title, one_line=True)}")
     for label, value in (
         ("outlet", article.source),
         ("published", article.published),
@@ -220,9 +262,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         ("server", article.guild_id or "all (global)"),
     ):
         if value:
-            print(f"  {label}: {value}")
+            print(f"  {label}: {printable(str(value), one_line=True)}")
     for p in passages:
-        print(f"\n  [{p.position + 1}] chars {p.start}-{p.end}\n  {p.text}")
+        print(f"\n  [{p.position + 1}] chars {p.start}-{p.end}\n  {printable(p.text)}")
     return 0
 
 
@@ -275,8 +317,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
             )
         else:
             where = f"server {e.guild_id}" if e.guild_id else "global"
-            detail = f" ({e.detail})" if e.detail else ""
-            print(f"{e.at}  {where:<26} {e.actor:<24} {e.action:<14} {e.target or '-':<30} {e.outcome}{detail}")
+            actor, target = printable(e.actor, one_line=True), printable(e.target or "-", one_line=True)
+            detail = f" ({printable(e.detail, one_line=True)})" if e.detail else ""
+            print(f"{e.at}  {where:<26} {actor:<24} {e.action:<14} {target:<30} {e.outcome}{detail}")
     return 0
 
 
@@ -303,9 +346,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
         raise BadInput(f"no such file: {source}")
     data_dir = _data_dir(args)
     data_dir.mkdir(parents=True, exist_ok=True)
-    kept = restore_database(source, data_dir / DATABASE)
+    encoder = configured_encoder()  # the restored embeddings must be this model's
+    kept = restore_database(source, data_dir / DATABASE, model=encoder.name, dim=lambda: encoder.dim)
     forget_index(data_dir)  # derived from the old database: rebuilt from the restored one at next start
-    library = open_library(args)
+    library = open_library(args, encoder)
     articles, passages = library.stats().articles, library.store.counts()[1]
     print(f"Restored {articles} articles ({passages} passages) from {source}.")
     if kept:
@@ -427,9 +471,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status = int(args.run(args))
+        sys.stdout.flush()  # here, where a closed pipe can be caught, not at exit
+    except BrokenPipeError:
+        # The reader stopped reading (`list | head`): what it read is complete, and the command
+        # did its work. Nothing more can reach it, so the interpreter's last flush goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        record(args, "ok")
+        return 0
     except (BadInput, StoreError) as exc:
         record(args, "refused", str(exc))
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc), one_line=True)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

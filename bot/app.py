@@ -15,6 +15,7 @@ from discord.ext import commands
 from bot.checks import NotAdmin, NotInServer, NotModerator
 from bot.core import AsyncLibrary
 from bot.health import watch_event_loop
+from bot.rendering import escape_text, message_text
 from bot.settings import BotSettings
 from corpus.readers import BadInput
 from index.library import Library
@@ -76,6 +77,7 @@ def as_sentence(message: str) -> str:
 
 async def reply_privately(interaction: discord.Interaction, text: str) -> None:
     """Say ``text`` to the user alone, whether or not the interaction was already answered."""
+    text = message_text(text)
     if interaction.response.is_done():
         await interaction.followup.send(text, ephemeral=True)
     else:
@@ -98,8 +100,8 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
             text, outcome = cause.message, "refused"
         elif isinstance(cause, app_commands.CommandOnCooldown):
             text, outcome = f"Slow down a little: try again in {max(1, round(cause.retry_after))} s.", "cooldown"
-        elif isinstance(cause, BadInput):
-            text, outcome = as_sentence(str(cause)), "bad-input"
+        elif isinstance(cause, BadInput):  # its sentence may quote what the user typed
+            text, outcome = escape_text(as_sentence(str(cause))), "bad-input"
         elif isinstance(cause, app_commands.CheckFailure):
             text, outcome = "You cannot use this command here.", "refused"
         else:
@@ -147,6 +149,12 @@ class NewsBot(commands.Bot):
         else:
             synced = await self.tree.sync()
             log.info("synced %d commands globally (they can take up to an hour to appear)", len(synced))
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Nothing: the bot has no prefix commands, and the Questions cog answers mentions.
+
+        (commands.Bot would read every mention as a command and log CommandNotFound as an error.)
+        """
 
     async def on_app_command_completion(self, interaction: discord.Interaction, command: app_commands.Command) -> None:
         """One log line per successful command, and an audit entry for moderator and admin ones."""

@@ -59,9 +59,9 @@ class AsyncLibrary:
         """The next quotes for a shown answer."""
         return await self._run(self.library.more_sources, answer_id, guild_id=guild_id)
 
-    async def record_vote(self, answer_id: int, *, user_id: str, vote: int) -> None:
-        """Record a 👍 or 👎."""
-        await self._run(self.library.record_vote, answer_id, user_id=user_id, vote=vote)
+    async def record_vote(self, answer_id: int, *, guild_id: int | None, user_id: str, vote: int) -> None:
+        """Record a 👍 or 👎 on an answer shown in this server."""
+        await self._run(self.library.record_vote, answer_id, guild_id=guild_id, user_id=user_id, vote=vote)
 
     async def add_article(self, article: NewArticle, *, replace: bool = False) -> AddedArticle:
         """Add an article (or replace the one with the same URL or text)."""

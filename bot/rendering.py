@@ -1,14 +1,15 @@
 """Turn answers and articles into Discord embeds that always fit Discord's limits.
 
-Quotes stay verbatim: markdown characters are escaped (so they show as written),
-the answering sentence is bolded, and a long passage is trimmed at word
-boundaries around that sentence with an ellipsis, never reworded.
+Quotes stay verbatim: every character Discord would read as markdown, a link,
+a mention or a timestamp is escaped (so it shows as written), the answering
+sentence is bolded, and a long passage is trimmed at word boundaries around
+that sentence with an ellipsis, never reworded. Titles, outlets and dates are
+escaped the same way wherever they are shown.
 """
 
 from __future__ import annotations
 
 import discord
-from discord.utils import escape_markdown
 
 from corpus.store import Article, StoredPassage
 from index.answers import Answer, Quote
@@ -20,8 +21,67 @@ FIELD_VALUE_LIMIT = 1024
 FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
 CONTENT_LIMIT = 2000
+#: How much of an outlet and of a date is shown (they are stored up to MAX_FIELD_CHARS).
+SOURCE_LIMIT = 100
+DATE_LIMIT = 40
 COLOUR = discord.Colour(0x2B6CB0)
 ELLIPSIS = "…"
+
+
+# Markdown anywhere in a line: emphasis, code, spoilers, masked links, and <...> mentions and timestamps.
+_MARKUP_ANYWHERE = frozenset("\\*_~`|[]<")
+# Markdown only at the start of a line: headings, block quotes, lists, subtext.
+_MARKUP_AT_LINE_START = frozenset("#>-+")
+
+
+def _escape_with_offsets(text: str) -> tuple[str, list[int]]:
+    """``text`` with a backslash before every markdown character, and where each of its characters starts there.
+
+    The offsets (one more than the characters, for the end) let the caller bold a span of the
+    escaped text, so the whole quote is escaped at once and a construct that spans the bold
+    sentence's edge is escaped like any other.
+    """
+    out: list[str] = []
+    starts: list[int] = []
+    size = 0
+    line_start = True  # only spaces so far on this line
+    numbered = False  # only digits so far on this line, after any spaces ("1." starts a list)
+    for c in text:
+        starts.append(size)
+        escape = c in _MARKUP_ANYWHERE or (line_start and c in _MARKUP_AT_LINE_START) or (numbered and c == ".")
+        piece = "\\" + c if escape else c
+        out.append(piece)
+        size += len(piece)
+        if c == "\n":
+            line_start, numbered = True, False
+        elif c in " \t" and line_start:
+            pass
+        elif c.isascii() and c.isdigit() and (line_start or numbered):
+            line_start, numbered = False, True
+        else:
+            line_start = numbered = False
+    starts.append(size)
+    return "".join(out), starts
+
+
+def escape_text(text: str) -> str:
+    """``text`` as Discord should show it, character for character: nothing in it is read as markdown."""
+    return _escape_with_offsets(text)[0]
+
+
+def escaped(text: str, limit: int) -> str:
+    """``text`` on one line, cut at a word boundary and escaped, within ``limit`` characters."""
+    size = limit
+    while True:
+        shown = escape_text(shorten(text, size))
+        if len(shown) <= limit:
+            return shown
+        size -= len(shown) - limit
+
+
+def message_text(text: str) -> str:
+    """A message's content within Discord's 2,000 characters (Discord refuses a longer one, and nobody sees it)."""
+    return text if len(text) <= CONTENT_LIMIT else shorten(text, CONTENT_LIMIT)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -58,8 +118,10 @@ def marked_quote(text: str, start: int, end: int, limit: int) -> str:
     budget = limit
     while True:
         before, highlight, after = _window(text, start, end, budget)
-        marked = f"**{escape_markdown(highlight)}**" if highlight.strip() else escape_markdown(highlight)
-        rendered = escape_markdown(before) + marked + escape_markdown(after)
+        rendered, starts = _escape_with_offsets(before + highlight + after)
+        if highlight.strip():
+            left, right = starts[len(before)], starts[len(before) + len(highlight)]
+            rendered = f"{rendered[:left]}**{rendered[left:right]}**{rendered[right:]}"
         if len(rendered) <= limit:
             return rendered
         budget -= len(rendered) - limit + 8
@@ -73,9 +135,9 @@ def _safe_url(url: str | None) -> str | None:
 
 def source_line(quote: Quote | StoredPassage | Article) -> str:
     """Outlet, date and link of an article, for under a quote."""
-    parts = [escape_markdown(quote.source or "outlet unknown")]
+    parts = [escaped(quote.source or "outlet unknown", SOURCE_LIMIT)]
     if quote.published:
-        parts.append(escape_markdown(quote.published))
+        parts.append(escaped(quote.published, DATE_LIMIT))
     url = _safe_url(quote.url)
     if url:
         parts.append(f"[read the article]({url})")
@@ -84,7 +146,7 @@ def source_line(quote: Quote | StoredPassage | Article) -> str:
 
 def quote_field(number: int, quote: Quote) -> tuple[str, str]:
     """One quote as an embed field: the article title, then the marked passage and its source."""
-    name = shorten(f"{number}. {quote.title}", FIELD_NAME_LIMIT)
+    name = f"{number}. {escaped(quote.title, FIELD_NAME_LIMIT - len(str(number)) - 2)}"
     footer = "\n— " + source_line(quote)
     body = marked_quote(quote.text, quote.highlight_start, quote.highlight_end, FIELD_VALUE_LIMIT - len(footer))
     return name, body + footer
@@ -92,9 +154,9 @@ def quote_field(number: int, quote: Quote) -> tuple[str, str]:
 
 def answer_embed(answer: Answer, *, article_count: int, first_number: int = 1) -> discord.Embed:
     """The answer to a question: its quotes, or one sentence saying the articles do not cover it."""
-    embed = discord.Embed(title=shorten(answer.question, TITLE_LIMIT), colour=COLOUR)
+    embed = discord.Embed(title=escaped(answer.question, TITLE_LIMIT), colour=COLOUR)
     if not answer.answered or not answer.quotes:
-        embed.description = escape_markdown(answer.refusal)
+        embed.description = escaped(answer.refusal, DESCRIPTION_LIMIT)
     for number, quote in enumerate(answer.quotes, start=first_number):
         name, value = quote_field(number, quote)
         embed.add_field(name=name, value=value, inline=False)
@@ -106,7 +168,7 @@ def answer_embed(answer: Answer, *, article_count: int, first_number: int = 1) -
 def no_more_sources_embed(question: str) -> discord.Embed:
     """What "More sources" shows when nothing else is relevant."""
     return discord.Embed(
-        title=shorten(question, TITLE_LIMIT),
+        title=escaped(question, TITLE_LIMIT),
         description="No other passages answer this question.",
         colour=COLOUR,
     )
@@ -114,13 +176,14 @@ def no_more_sources_embed(question: str) -> discord.Embed:
 
 def article_embed(article: Article, passages: list[StoredPassage]) -> discord.Embed:
     """One article's metadata and the start of its passages."""
-    embed = discord.Embed(title=shorten(f"#{article.id} {article.title}", TITLE_LIMIT), colour=COLOUR)
+    number = f"#{article.id} "
+    embed = discord.Embed(title=number + escaped(article.title, TITLE_LIMIT - len(number)), colour=COLOUR)
     embed.description = source_line(article)
     embed.add_field(name="Passages", value=str(len(passages)))
-    embed.add_field(name="Added", value=shorten(f"{article.added_at[:10]} by {article.added_by or 'the admins'}", 200))
+    embed.add_field(name="Added", value=escaped(f"{article.added_at[:10]} by {article.added_by or 'the admins'}", 200))
     room = EMBED_TOTAL_LIMIT - len(embed) - 200
     for passage in passages[:5]:
-        value = shorten(escape_markdown(passage.text), min(FIELD_VALUE_LIMIT, room))
+        value = escaped(passage.text, min(FIELD_VALUE_LIMIT, room))
         if room < 100:
             break
         embed.add_field(name=f"Passage {passage.position + 1}", value=value, inline=False)
@@ -134,9 +197,9 @@ def article_list_embed(articles: list[Article], page: int, per_page: int) -> dis
     page = min(max(page, 0), pages - 1)
     lines = []
     for article in articles[page * per_page : (page + 1) * per_page]:
-        outlet = escape_markdown(article.source or "outlet unknown")
-        title = escape_markdown(shorten(article.title, 150))
-        lines.append(f"**#{article.id}** {title} — {outlet}, {article.published or 'undated'}")
+        outlet = escaped(article.source or "outlet unknown", SOURCE_LIMIT)
+        title = escaped(article.title, 150)
+        lines.append(f"**#{article.id}** {title} — {outlet}, {escaped(article.published or 'undated', DATE_LIMIT)}")
     embed = discord.Embed(
         title=f"Articles ({len(articles)})",
         description="\n".join(lines) or "No articles yet.",

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from corpus.fetching import AddressPolicy, allow_all, public_only
-from corpus.readers import BadInput
+from corpus.readers import BadInput, excerpt
 
 
 class Secret:
@@ -40,7 +40,7 @@ def _number(name: str, default: float) -> float:
     try:
         return float(raw) if raw else default
     except ValueError:
-        raise BadInput(f"{name} must be a number, not {raw!r}") from None
+        raise BadInput(f"{name} must be a number, not {excerpt(raw or '')}") from None
 
 
 @dataclass(frozen=True, slots=True)

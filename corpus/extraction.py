@@ -164,3 +164,9 @@ def extract_file(name: str, data: bytes, *, max_bytes: int) -> Extracted:
         return extract_html(decode_html(data))
     document = read_text(data, PurePath(name).name)
     return Extracted(text=document.text, title=document.suggested_title)
+
+
+def check_file_type(name: str) -> None:
+    """Refuse a file that is not .txt, .md or .html by its name, before anything is read from it."""
+    if PurePath(name).suffix.lower() not in TEXT_SUFFIXES | HTML_SUFFIXES:
+        raise BadInput(f"{PurePath(name).name}: only .txt, .md and .html files can be added")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from corpus.readers import BadInput
@@ -85,8 +87,36 @@ def literal_address(host: str) -> IPAddress | None:
         pass
     try:  # the C library's lenient IPv4 forms, which getaddrinfo would also accept
         return ipaddress.IPv4Address(socket.inet_aton(host))
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         return None
+
+
+# Spaces, control characters and DEL: no host name holds them, and the C resolver stops at a NUL.
+_UNSAFE_IN_HOST = re.compile(r"[\x00-\x20\x7f-\x9f]")
+
+
+def _refuse_unsafe(host: str) -> None:
+    if _UNSAFE_IN_HOST.search(host):
+        raise FetchRefused("that is not a valid web address (its host name holds a space or a control character)")
+
+
+def internet_name(host: str) -> str:
+    """``host`` as the connection will name it (IDNA, lower case); a refusal when no resolver could take it.
+
+    aiohttp connects to the name as yarl spells it (IDNA 2008), and getaddrinfo encodes with
+    Python's IDNA codec, which refuses an empty label or one over 63 characters; a name either
+    cannot take, or one holding a space or a control character, is refused here in one
+    sentence, before any lookup.
+    """
+    _refuse_unsafe(host)
+    try:
+        name = yarl.URL.build(scheme="http", host=host).raw_host or ""
+        name.encode("idna")
+    except (UnicodeError, ValueError):
+        name = ""
+    if not name or len(name.rstrip(".")) > 253:
+        raise FetchRefused("that is not a valid web address (its host name is not a valid internet name)")
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +143,12 @@ async def vet(url: str, policy: AddressPolicy) -> Target:
     host = parts.hostname
     if not host:
         raise FetchRefused("that address has no host name")
+    _refuse_unsafe(host)
     literal = literal_address(host)
     if literal is not None:
         addresses: list[IPAddress] = [literal]
     else:
+        host = internet_name(host)
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror:

@@ -20,7 +20,7 @@ import numpy as np
 
 from corpus.builtin import builtin_article
 from corpus.chunking import Span, chunk_article
-from corpus.readers import BadInput, ImportRow, RowError
+from corpus.readers import BadInput, ImportRow, RowError, article_size_problem
 from corpus.store import (
     Article,
     AuditEntry,
@@ -79,6 +79,8 @@ CANDIDATES = 50
 #: A process this many passages behind (at least) rebuilds its index from the database instead of catching up.
 RELOAD_AT = 1000
 DATABASE = "articles.sqlite3"
+#: SQLite's largest integer: no row has a larger id, and a larger one cannot even be looked up.
+MAX_ID = 2**63 - 1
 _WORD = re.compile(r"\w+")
 
 Progress = Callable[[int, int], None]
@@ -269,6 +271,9 @@ class Library:
             raise BadInput("the article text is empty")
         if not article.title.strip():
             raise BadInput("the article needs a title")
+        too_long = article_size_problem(article)
+        if too_long:  # before chunking, which takes seconds a megabyte
+            raise BadInput(too_long)
         spans = chunk_article(article.text, self.encoder.count_tokens, title=article.title)
         if not spans:
             raise BadInput("the text has no passages to quote: it is too short or only page furniture")
@@ -382,6 +387,8 @@ class Library:
     def remove_article(self, article_id: int, *, guild_id: int | None = None) -> Article:
         """Remove an article that belongs to ``guild_id`` (None: a global one); it is never quoted again."""
         self.index  # noqa: B018
+        if not 0 < article_id <= MAX_ID:
+            raise UnknownArticle(article_id)
         existing = self.store.get_article(article_id, guild_id)
         if existing is not None and existing.guild_id != guild_id:
             raise BadInput(f"article #{article_id} is shared by every server; only the bot's operator can remove it")
@@ -640,17 +647,21 @@ class Library:
 
     def more_sources(self, answer_id: int, *, guild_id: int | None, k: int = 3) -> Answer:
         """The next ``k`` quotes after those a logged answer showed, within the same server."""
-        logged = self.store.logged_answer(answer_id)
-        if logged is None or logged[0] != guild_id:
-            raise BadInput("that answer is no longer known")
+        logged = self._logged_answer(answer_id, guild_id)
         _, question, shown = logged
         return self.ask(question, k=k, offset=len(shown), guild_id=guild_id)
 
-    def record_vote(self, answer_id: int, *, user_id: str, vote: int) -> None:
-        """Record 👍 (+1) or 👎 (-1) from one person on a logged answer."""
-        if self.store.logged_answer(answer_id) is None:
-            raise BadInput("that answer is no longer known")
+    def record_vote(self, answer_id: int, *, guild_id: int | None, user_id: str, vote: int) -> None:
+        """Record 👍 (+1) or 👎 (-1) from one person on an answer logged in the same server."""
+        self._logged_answer(answer_id, guild_id)
         self.store.record_vote(answer_id, user_id, vote)
+
+    def _logged_answer(self, answer_id: int, guild_id: int | None) -> tuple[int | None, str, list[int]]:
+        """A logged answer of this server; another server's, or an id no answer can have, is "no longer known"."""
+        logged = self.store.logged_answer(answer_id) if 0 < answer_id <= MAX_ID else None
+        if logged is None or logged[0] != guild_id:
+            raise BadInput("that answer is no longer known")
+        return logged
 
     # -- reading ----------------------------------------------------------------------
 
@@ -667,7 +678,7 @@ class Library:
     def get_article(self, article_id: int, *, guild_id: int | None = None) -> tuple[Article, list[StoredPassage]]:
         """An article visible to ``guild_id`` with its passages."""
         self.index  # noqa: B018
-        article = self.store.get_article(article_id, guild_id)
+        article = self.store.get_article(article_id, guild_id) if 0 < article_id <= MAX_ID else None
         if article is None:
             raise UnknownArticle(article_id)
         return article, self.store.article_passages(article_id)

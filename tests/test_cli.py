@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import resource
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -23,21 +26,36 @@ ARTICLE = (
 
 
 def run_cli(
-    *args: str, data_dir: Path, stdin: str | bytes | None = None, settings: dict[str, str] | None = None
+    *args: str,
+    data_dir: Path,
+    stdin: str | bytes | None = None,
+    settings: dict[str, str] | None = None,
+    timeout: float = 300,
+    memory: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python run_bot.py ARGS --data-dir DIR`` like a user would (with extra environment ``settings``)."""
+    """Run ``python run_bot.py ARGS --data-dir DIR`` like a user would (with extra environment ``settings``).
+
+    ``memory`` caps the process's address space in bytes, so a command that reads without bound
+    fails fast instead of filling the machine.
+    """
     env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
     env["LOG_LEVEL"] = "WARNING"
     env.update(settings or {})
     data = stdin.encode() if isinstance(stdin, str) else stdin
+
+    def cap_memory() -> None:
+        assert memory is not None
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
     proc = subprocess.run(
         [sys.executable, "run_bot.py", *args, "--data-dir", str(data_dir)],
         cwd=REPO,
         input=data,
         capture_output=True,
         env=env,
-        timeout=300,
+        timeout=timeout,
         check=False,
+        preexec_fn=None if memory is None else cap_memory,
     )
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
@@ -185,14 +203,25 @@ BINARY = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4
         (["add", "{tmp}/photo.png"], {"photo.png": BINARY}, "only .txt, .md and .html files"),
         (["add", "{tmp}/a.txt", "--date", "next tuesday"], {"a.txt": ARTICLE.encode()}, "YYYY-MM-DD"),
         (
+            ["add", "{tmp}/a.txt", "--title", "T" * 1001],
+            {"a.txt": ARTICLE.encode()},
+            "the title is longer than 1,000 characters",
+        ),
+        (["add", "{tmp}/a.txt", "--date", "2017-" + "9" * 3000], {"a.txt": ARTICLE.encode()}, "'2017-99999"),
+        (
             ["add", "{tmp}/chrome.txt"],
             {"chrome.txt": b"Open Now\nWatch now\n\nFollow us on Google News"},
             "no passages",
         ),
         (["add", str(REPO / "corpus" / "seed-article.txt")], {}, "already in the articles as #1"),
         (["add", "-"], {}, "standard input is empty"),
+        (["add", "http://a..b/"], {}, "not a valid web address"),
+        (["add", "http://.example/"], {}, "not a valid web address"),
+        (["add", f"http://{'x' * 64}.example/"], {}, "not a valid web address"),
         (["remove", "999"], {}, "there is no article #999"),
         (["show", "999"], {}, "there is no article #999"),
+        (["remove", str(2**63)], {}, f"there is no article #{2**63}"),
+        (["show", str(2**64)], {}, f"there is no article #{2**64}"),
         (["import", "{tmp}/blob.csv"], {"blob.csv": BINARY}, "is a binary file"),
         (["import", "{tmp}/cols.csv"], {"cols.csv": b"name,body\nx,y\n"}, "no 'title' and 'text' columns"),
         (["import", "{tmp}/missing.csv"], {}, "no such file"),
@@ -211,7 +240,7 @@ def test_bad_input_one_line_error_changes_nothing(
     result = run_cli(*(a.format(tmp=tmp_path) for a in args), data_dir=data_dir, stdin="")
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
-    assert message in result.stderr
+    assert message in result.stderr and len(result.stderr) < 400  # a message never grows with its input
     assert result.stdout == ""
     assert db_state(data_dir) == before
 
@@ -303,3 +332,158 @@ def test_restore_refuses_a_damaged_or_foreign_file(data_dir: Path, tmp_path: Pat
         result = run_cli("restore", str(bad), data_dir=data_dir)
         assert result.returncode == 1 and result.stderr.startswith("error: "), result.stderr
     assert db_state(data_dir) == before
+
+
+def copy_database(data_dir: Path, target: Path) -> Path:
+    """A copy of the data directory's database made with SQLite's backup API, as `backup` makes it."""
+    with closing(sqlite3.connect(data_dir / "articles.sqlite3")) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
+    return target
+
+
+def refused_whole(result: subprocess.CompletedProcess[str], data_dir: Path, before: tuple[int, int, str]) -> None:
+    """A refused restore: one `error:` line, exit 1, the database as it was and no restore leftovers."""
+    assert result.returncode == 1 and result.stdout == "", result.stdout
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert db_state(data_dir) == before
+    assert sorted(p.name for p in data_dir.iterdir() if "restor" in p.name) == []
+
+
+def test_restore_refuses_a_backup_carrying_a_trigger(data_dir: Path, tmp_path: Path) -> None:
+    """A backup with an extra trigger (one that wipes the articles on every audit entry) is refused and changes nothing."""
+    backup = copy_database(data_dir, tmp_path / "trigger.sqlite3")
+    with closing(sqlite3.connect(backup)) as db:
+        db.execute("CREATE TRIGGER wipe AFTER INSERT ON audit BEGIN DELETE FROM articles; END")
+        db.commit()
+    before = db_state(data_dir)
+    result = run_cli("restore", str(backup), data_dir=data_dir)
+    refused_whole(result, data_dir, before)
+    assert "trigger wipe" in result.stderr
+    assert run_cli("remove", "999", data_dir=data_dir).returncode == 1  # an audit entry: the articles stay
+    assert db_state(data_dir)[:2] == before[:2]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            "DROP TABLE audit; CREATE VIEW audit AS SELECT 1 AS id, '' AS at, NULL AS guild_id, '' AS actor,"
+            " '' AS action, NULL AS target, '' AS outcome, NULL AS detail",
+            "view audit",
+        ),
+        ("ALTER TABLE articles ADD COLUMN owner TEXT NOT NULL DEFAULT 'x'", "table articles"),
+        ("ALTER TABLE articles DROP COLUMN source", "table articles"),
+        ("UPDATE embeddings SET dim = 3, vector = substr(vector, 1, 12)", "3 dimensions"),
+        ("UPDATE embeddings SET model = 'other/model'", "'other/model'"),
+        ("UPDATE embeddings SET vector = substr(vector, 1, 40)", "damaged embeddings"),
+    ],
+    ids=["audit-view", "extra-not-null-column", "missing-column", "wrong-dimension", "other-model", "short-vector"],
+)
+def test_restore_refuses_schema_incompatible_backups(data_dir: Path, tmp_path: Path, change: str, message: str) -> None:
+    """A backup whose schema or embeddings differ from what this bot makes is refused, and every command still works."""
+    backup = copy_database(data_dir, tmp_path / "changed.sqlite3")
+    with closing(sqlite3.connect(backup)) as db:
+        db.executescript(change)
+    before = db_state(data_dir)
+    result = run_cli("restore", str(backup), data_dir=data_dir)
+    refused_whole(result, data_dir, before)
+    assert message in result.stderr
+
+
+def test_restore_takes_a_path_holding_hash_and_question_marks(data_dir: Path, tmp_path: Path) -> None:
+    """A backup named `a#b?c.sqlite3` restores, and no file named after part of it appears."""
+    backup = tmp_path / "a#b?c.sqlite3"
+    assert run_cli("backup", str(backup), data_dir=data_dir).returncode == 0
+    result = run_cli("restore", str(backup), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"Restored 1 articles (9 passages) from {backup}.")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a#b?c.sqlite3", "data"]
+
+
+def test_restore_refuses_a_truncated_backup_and_leaves_nothing_beside_it(data_dir: Path, tmp_path: Path) -> None:
+    """A truncated backup is refused as damaged, and no -wal or -shm file is left beside it."""
+    backup = copy_database(data_dir, tmp_path / "whole.sqlite3")
+    truncated = tmp_path / "truncated.sqlite3"
+    truncated.write_bytes(backup.read_bytes()[:20_000])
+    before = db_state(data_dir)
+    result = run_cli("restore", str(truncated), data_dir=data_dir)
+    refused_whole(result, data_dir, before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "truncated.sqlite3", "whole.sqlite3"]
+
+
+GIB = 1 << 30
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """About 1.5 MB of gzip that unpacks to 1.5 GB of NUL bytes (24 members of 64 MB each)."""
+    return gzip.compress(bytes(64 << 20), compresslevel=9) * 24
+
+
+@pytest.mark.parametrize("command", ["add", "import"])
+def test_devices_and_fifos_are_refused_without_reading(data_dir: Path, tmp_path: Path, command: str) -> None:
+    """`add` and `import` of /dev/zero (through a .txt name) or of a FIFO say so at once and change nothing."""
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.txt")
+    before = db_state(data_dir)
+    for name in ("zero.txt", "pipe.txt"):
+        result = run_cli(command, str(tmp_path / name), data_dir=data_dir, timeout=60, memory=GIB)
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr == f"error: {tmp_path / name} is not a regular file\n", result.stderr
+    assert db_state(data_dir) == before
+
+
+def test_gzip_bombs_are_refused_past_the_limit_without_unpacking_them(
+    data_dir: Path, tmp_path: Path, gzip_bomb: bytes
+) -> None:
+    """A 1.5 MB gzip that unpacks to 1.5 GB is refused by `add` and `import` within 1 GB of memory."""
+    (tmp_path / "bomb.txt").write_bytes(gzip_bomb)
+    (tmp_path / "bomb.csv.gz").write_bytes(gzip_bomb)
+    before = db_state(data_dir)
+    added = run_cli("add", str(tmp_path / "bomb.txt"), data_dir=data_dir, memory=GIB)
+    assert added.stderr == f"error: {tmp_path / 'bomb.txt'} is larger than the 2.0 MB limit\n", added.stderr
+    imported = run_cli("import", str(tmp_path / "bomb.csv.gz"), data_dir=data_dir, memory=GIB)
+    assert imported.stderr == f"error: {tmp_path / 'bomb.csv.gz'} is larger than the 200.0 MB limit\n", imported.stderr
+    assert added.returncode == imported.returncode == 1 and db_state(data_dir) == before
+
+
+def test_standard_input_is_read_up_to_the_limit(data_dir: Path) -> None:
+    """`add -` refuses more than MAX_FILE_BYTES on standard input in one line."""
+    result = run_cli("add", "-", data_dir=data_dir, stdin=b"a" * 2_000_001, memory=GIB)
+    assert result.returncode == 1 and result.stderr == "error: standard input is larger than the 2.0 MB limit\n"
+
+
+def test_control_characters_never_reach_the_terminal(data_dir: Path, tmp_path: Path) -> None:
+    r"""ANSI escapes in a title and a text are printed as visible `\x1b` by add, list, show and ask, never raw."""
+    path = tmp_path / "ansi.txt"
+    text = ARTICLE.replace("$4 million", "$4 million\x1b[2J\x07")
+    path.write_text(text, encoding="utf-8")
+    added = run_cli("add", str(path), "--title", "Ohio audits \x1b[31mred\x1b[0m", data_dir=data_dir)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "Added article #2 (2 passages): Ohio audits \\x1b[31mred\\x1b[0m"
+    listed = run_cli("list", data_dir=data_dir)
+    shown = run_cli("show", "2", data_dir=data_dir)
+    asked = run_cli("ask", "how much will the ohio audits cost", data_dir=data_dir)
+    for result in (added, listed, shown, asked):
+        assert result.returncode == 0 and "\x1b" not in result.stdout and "\x07" not in result.stdout, result.stdout
+    assert "\\x1b[2J\\x07" in shown.stdout and "\\x1b[2J\\x07" in asked.stdout and "\\x1b[31m" in listed.stdout
+
+
+@pytest.mark.parametrize("command", ["list", "stats", "audit"])
+def test_output_into_a_closed_pipe_ends_quietly(data_dir: Path, command: str) -> None:
+    """Piped into a reader that has stopped (as `head` does), `list`, `stats` and `audit` end with status 0 and no traceback."""
+    assert run_cli("remove", "999", data_dir=data_dir).returncode == 1  # an audit entry to print
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone: every write to the pipe fails with EPIPE
+    try:
+        proc = subprocess.run(
+            [sys.executable, "run_bot.py", command, "--data-dir", str(data_dir)],
+            cwd=REPO,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()

@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 from discord.ext import commands
-from discord.utils import escape_markdown
 
 from bot.checks import admin_only
-from bot.rendering import shorten
+from bot.rendering import escaped
 from corpus.readers import BadInput
 
 if TYPE_CHECKING:
@@ -71,8 +70,7 @@ class Admin(commands.Cog):
         """Who did what and when, privately."""
         entries = await self.bot.core.audit_log(guild_id=interaction.guild_id, limit=20)
         lines = [
-            f"`{e.at[:16].replace('T', ' ')}` <@{e.actor}> **{e.action}**"
-            f" {escape_markdown(shorten(e.target or '', 60))} — {e.outcome}"
+            f"`{e.at[:16].replace('T', ' ')}` <@{e.actor}> **{e.action}** {escaped(e.target or '', 60)} — {e.outcome}"
             for e in entries
         ]
         embed = discord.Embed(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 import discord
@@ -10,8 +9,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import moderator_only
-from bot.rendering import article_embed, article_list_embed, shorten
-from corpus.extraction import HTML_SUFFIXES, TEXT_SUFFIXES, Extracted, make_article
+from bot.rendering import article_embed, article_list_embed, escaped, shorten
+from corpus.extraction import Extracted, check_file_type, make_article
 from corpus.fetching import fetch_page
 from corpus.readers import BadInput, parse_date, read_text
 from corpus.store import Article
@@ -90,6 +89,7 @@ class Articles(commands.Cog):
         articles = await self.bot.core.list_articles(guild_id=interaction.guild_id)
         needle = current.lower().lstrip("#")
         matches = [a for a in articles if needle in a.title.lower() or needle == str(a.id)]
+        # Discord shows choice names as plain text: cut to its 100 characters, not escaped (a backslash would show).
         return [app_commands.Choice(name=shorten(f"#{a.id} {a.title}", 100), value=a.id) for a in matches[-25:]]
 
     @article.command(name="add", description="Add an article: a link, an attached .txt/.md/.html file, or pasted text.")
@@ -120,9 +120,7 @@ class Articles(commands.Cog):
         published = parse_date(date, strict=True)
         limit = self.bot.settings.max_file_bytes
         if file is not None:
-            suffix = PurePath(file.filename).suffix.lower()
-            if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
-                raise BadInput(f"{file.filename}: only .txt, .md and .html files can be added")
+            check_file_type(file.filename)
             if file.size > limit:  # checked before downloading anything
                 raise BadInput(f"{file.filename} is {_size(file.size)}; the limit is {_size(limit)}")
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -149,7 +147,7 @@ class Articles(commands.Cog):
         added = await core.add_article(article, replace=replace)
         verb = "Replaced" if added.replaced else "Added"
         await interaction.followup.send(
-            f"{verb} article #{added.id} “{shorten(added.title, 200)}” ({plural(added.passages, 'passage')}).",
+            f"{verb} article #{added.id} “{escaped(added.title, 200)}” ({plural(added.passages, 'passage')}).",
             ephemeral=True,
         )
 
@@ -161,7 +159,7 @@ class Articles(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         removed = await self.bot.core.remove_article(article, guild_id=interaction.guild_id)
         await interaction.followup.send(
-            f"Removed article #{removed.id} “{shorten(removed.title, 200)}”. It will not be quoted again.",
+            f"Removed article #{removed.id} “{escaped(removed.title, 200)}”. It will not be quoted again.",
             ephemeral=True,
         )
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.rendering import answer_embed, no_more_sources_embed
+from bot.rendering import answer_embed, escape_text, message_text, no_more_sources_embed
 from corpus.readers import BadInput
 from index.answers import Answer
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
+
+log = logging.getLogger("bot")
+T = TypeVar("T")
 
 HELP = """\
 **/ask** `question` — I answer with word-for-word quotes from the articles, the answering sentence in bold.
@@ -31,11 +37,41 @@ Admins (Administrator, Manage Server, or an admin role):
 **/index audit** — who added, removed or rebuilt what, and when"""
 
 
-def ask_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
-    """One question per user every ``ASK_COOLDOWN_SECONDS``."""
-    bot: NewsBot = interaction.client  # type: ignore[assignment]
-    seconds = bot.settings.ask_cooldown_s
-    return app_commands.Cooldown(1, seconds) if seconds > 0 else None
+class QuestionCooldown:
+    """One question per user every ``seconds``, however it is asked: /ask and mentions count alike."""
+
+    def __init__(self, seconds: float) -> None:
+        """Nobody has asked yet."""
+        self.seconds = seconds
+        self._next: dict[int, float] = {}  # user id -> when they may ask again (monotonic clock)
+
+    def retry_after(self, user_id: int) -> float:
+        """0 when ``user_id`` may ask now (and the question is counted), else how many seconds to wait."""
+        if self.seconds <= 0:
+            return 0.0
+        now = time.monotonic()
+        wait = self._next.get(user_id, 0.0) - now
+        if wait > 0:
+            return wait
+        if len(self._next) > 10_000:  # forget the users who may ask again anyway
+            self._next = {user: at for user, at in self._next.items() if at > now}
+        self._next[user_id] = now + self.seconds
+        return 0.0
+
+
+def one_question_at_a_time() -> Callable[[T], T]:
+    """Refuse /ask within the cooldown of the user's last question (a mention counts too)."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        bot: NewsBot = interaction.client  # type: ignore[assignment]
+        cog = bot.get_cog("Questions")
+        if isinstance(cog, Questions):
+            retry = cog.cooldown.retry_after(interaction.user.id)
+            if retry:
+                raise app_commands.CommandOnCooldown(app_commands.Cooldown(1, cog.cooldown.seconds), retry)
+        return True
+
+    return app_commands.check(predicate)
 
 
 class MoreSources(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(?P<id>\d+):more"):
@@ -62,7 +98,7 @@ class MoreSources(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(
         try:
             answer = await bot.core.more_sources(self.answer_id, guild_id=interaction.guild_id)
         except BadInput as exc:
-            await interaction.followup.send(f"{exc}.", ephemeral=True)
+            await interaction.followup.send(message_text(escape_text(f"{exc}.")), ephemeral=True)
             return
         count = await bot.core.count_articles(guild_id=interaction.guild_id)
         embed = (
@@ -94,9 +130,11 @@ class Vote(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(?P<id>\
         bot: NewsBot = interaction.client  # type: ignore[assignment]
         value = 1 if self.vote == "up" else -1
         try:
-            await bot.core.record_vote(self.answer_id, user_id=str(interaction.user.id), vote=value)
+            await bot.core.record_vote(
+                self.answer_id, guild_id=interaction.guild_id, user_id=str(interaction.user.id), vote=value
+            )
         except BadInput as exc:
-            await interaction.response.send_message(f"{exc}.", ephemeral=True)
+            await interaction.response.send_message(message_text(escape_text(f"{exc}.")), ephemeral=True)
             return
         await interaction.response.send_message(
             f"Thanks, your {'👍' if value > 0 else '👎'} is recorded.", ephemeral=True
@@ -116,11 +154,9 @@ class Questions(commands.Cog):
     """Answering members' questions."""
 
     def __init__(self, bot: NewsBot) -> None:
-        """Keep the bot; mention answers share the /ask cooldown length."""
+        """Keep the bot and the one cooldown that /ask and mentions share."""
         self.bot = bot
-        self._mention_cooldown = commands.CooldownMapping.from_cooldown(
-            1, max(bot.settings.ask_cooldown_s, 0.001), commands.BucketType.user
-        )
+        self.cooldown = QuestionCooldown(bot.settings.ask_cooldown_s)
 
     async def _answer(self, question: str, guild_id: int | None, user_id: int) -> tuple[Answer, discord.Embed, int]:
         answer = await self.bot.core.ask(question, guild_id=guild_id)
@@ -130,7 +166,7 @@ class Questions(commands.Cog):
 
     @app_commands.command(name="ask", description="Ask a question; I answer with quotes from the news articles.")
     @app_commands.describe(question="Your question, e.g. who did Ratcliffe blame?")
-    @app_commands.checks.dynamic_cooldown(ask_cooldown)
+    @one_question_at_a_time()
     async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300]) -> None:
         """Answer in the channel with quotes, or say the articles do not cover it."""
         await interaction.response.defer(thinking=True)
@@ -148,24 +184,31 @@ class Questions(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Answer "@Bot question" as a reply (needs MESSAGE_CONTENT_INTENT)."""
+        """Answer "@Bot question" as a reply (needs MESSAGE_CONTENT_INTENT).
+
+        An empty or throttled mention gets no reply: a reply to a mention is public, so a
+        refusal would let anyone make the bot post in the channel as often as they like.
+        """
         me = self.bot.user
         if not self.bot.settings.message_content or message.author.bot or me is None or me not in message.mentions:
             return
         question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
         if not question:
-            await message.reply("Ask me a question after the mention, or use /ask.", mention_author=False)
             return
-        bucket = self._mention_cooldown.get_bucket(message)
-        retry = bucket.update_rate_limit() if bucket else None
+        retry = self.cooldown.retry_after(message.author.id)
         if retry:
-            await message.reply(f"Slow down a little: try again in {max(1, round(retry))} s.", mention_author=False)
+            log.info(
+                "guild=%s user=%s mention throttled for %.0f s",
+                message.guild and message.guild.id,
+                message.author.id,
+                retry,
+            )
             return
         guild_id = message.guild.id if message.guild else None
         try:
             answer, embed, answer_id = await self._answer(question, guild_id, message.author.id)
         except BadInput as exc:
-            await message.reply(f"{exc}.", mention_author=False)
+            await message.reply(message_text(escape_text(f"{exc}.")), mention_author=False)
             return
         view = answer_view(answer_id) if answer.answered else discord.utils.MISSING
         await message.reply(embed=embed, view=view, mention_author=False)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.rendering import FIELD_VALUE_LIMIT, answer_embed, marked_quote
+from bot.rendering import (
+    FIELD_VALUE_LIMIT,
+    answer_embed,
+    article_embed,
+    article_list_embed,
+    escape_text,
+    marked_quote,
+    quote_field,
+)
+from corpus.store import Article
 from index.answers import Answer, Quote
 
 text_strategy = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=6000)
@@ -78,3 +87,135 @@ def test_everyone_mention_is_kept_verbatim() -> None:
     """Quoted "@everyone" is shown as written (the bot's allowed_mentions keep it from pinging)."""
     text = "Someone wrote @everyone on the forum before the vote."
     assert "@everyone" in marked_quote(text, 0, len(text), FIELD_VALUE_LIMIT)
+
+
+# What Discord reads as markdown, links and timestamps when not escaped with a backslash.
+MARKUP = set("*_~`|[]<")
+
+
+def live_markup(rendered: str) -> str:
+    """The markup characters of ``rendered`` that Discord would act on (those no backslash escapes)."""
+    live, escaped = [], False
+    for c in rendered:
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c in MARKUP:
+            live.append(c)
+    return "".join(live)
+
+
+def unescaped(rendered: str) -> str:
+    """What Discord shows for ``rendered``: escapes removed, bold markers dropped."""
+    shown, escaped = [], False
+    for c in rendered:
+        if escaped:
+            shown.append(c)
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c != "*":
+            shown.append(c)
+    return "".join(shown)
+
+
+def test_two_masked_links_in_a_passage_stay_text() -> None:
+    """Neither of two masked links in a passage becomes a link: every bracket is escaped and the text reads as written."""
+    text = "See [a](https://good.example) and [https://good.example/verify](https://evil.example/phish) before voting."
+    shown = marked_quote(text, 0, len(text), FIELD_VALUE_LIMIT)
+    assert live_markup(shown) == "****" and unescaped(shown) == text
+
+
+def test_masked_link_across_the_sentence_boundary_does_not_link_the_bold_sentence() -> None:
+    """A link label that starts before the answering sentence and ends inside it leaves the bold sentence plain text."""
+    text = "Officials said [the count was fine. The machines were audited twice](https://evil.example) in March."
+    start = text.index("The machines")
+    shown = marked_quote(text, start, len(text), FIELD_VALUE_LIMIT)
+    assert live_markup(shown) == "****" and unescaped(shown) == text
+    assert shown.index("**") < shown.index("\\]")  # the bold starts before the (escaped) end of the label
+
+
+def test_timestamps_mentions_and_line_markup_show_as_written() -> None:
+    """`<t:0:R>`, a mention, a heading, a quote line, a list line and a subtext line are shown as text."""
+    text = "Posted <t:0:R> by <@123>:\n# Breaking\n> quoted\n- listed\n-# small\n1. first\nEnd."
+    shown = marked_quote(text, 0, len(text), FIELD_VALUE_LIMIT)
+    assert live_markup(shown) == "****" and unescaped(shown) == text
+    for line in shown.strip("*").splitlines()[1:-1]:
+        assert line.startswith("\\") or line[1:3] == "\\.", line  # each line's markup is escaped
+
+
+def test_titles_and_outlets_are_escaped_everywhere_they_are_shown() -> None:
+    """A title or outlet holding a masked link is plain text in the quote's field name, the article and the list."""
+    title = "[Official results](https://evil.example/phish) *now*"
+    quote = Quote("Turnout was high.", 0, 17, 1, 1, title, "[Outlet](https://evil.example)", None, None, 0.5)
+    name, value = quote_field(1, quote)
+    article = Article(7, title, "[Outlet](https://evil.example)", None, "<t:0:R>", None, "2024-01-01", 1, "h", 1)
+    shown = [
+        name,
+        value,
+        article_embed(article, []).title or "",
+        article_list_embed([article], 0, 10).description or "",
+    ]
+    for text in shown:
+        assert not set(live_markup(text).replace("**", "")) & MARKUP, text
+    assert unescaped(name) == f"1. {title}"
+
+
+# Pieces of hostile passages: masked links whole and in parts, sentence ends, line markup, mentions, timestamps.
+PIECES = [
+    "[", "]", "(", ")", "[label](https://good.example)", "](https://evil.example/phish)", "https://good.example/verify",
+    "[https://good.example/verify](https://evil.example/phish)", ". ", "! ", "? ", "\n", "\n# ", "\n> ", "\n- ",
+    "\n-# ", "\n1. ", "**", "*", "_", "__", "~~", "||", "`", "```", "\\", "<t:0:R>", "<@123>", "<#456>", "<@&7>",
+    "@everyone", "word ", "The answer is ", "Tehran and Moscow", "  ",
+]  # fmt: skip
+
+
+@st.composite
+def hostile_passages(draw: st.DrawFn) -> tuple[str, int, int]:
+    """A passage built from hostile pieces, and a highlight whose edges fall anywhere in it (mid-link included)."""
+    text = "".join(draw(st.lists(st.sampled_from(PIECES) | st.text(min_size=1, max_size=5), min_size=1, max_size=80)))
+    start = draw(st.integers(0, len(text) - 1))
+    return text, start, draw(st.integers(start + 1, len(text)))
+
+
+def normalised(text: str) -> str:
+    """Text with runs of whitespace as one space and no ellipsis at either end, to compare trimmed quotes."""
+    return " ".join(text.split()).strip("…").strip()
+
+
+@given(passage=hostile_passages(), limit=st.integers(40, FIELD_VALUE_LIMIT))
+def test_no_link_or_markup_goes_live_wherever_the_bold_sentence_ends(passage: tuple[str, int, int], limit: int) -> None:
+    """Links across the bold sentence's edges, mentions, timestamps, line markup: only the bold markers are live, and the words read as written."""
+    text, start, end = passage
+    shown = marked_quote(text, start, end, limit)
+    assert len(shown) <= limit
+    assert live_markup(shown) in {"", "****"}, shown
+    assert normalised(unescaped(shown)) in normalised(text)
+    if len(escape_text(text)) + 4 <= limit:  # room for all of it: shown whole, the answer in bold
+        assert unescaped(shown) == text and live_markup(shown) == ("****" if text[start:end].strip() else "")
+
+
+huge = st.one_of(st.text(max_size=50), st.integers(0, 6_000).map(lambda n: "[x](https://e.example) *" * (n // 24)))
+
+
+@given(
+    title=huge.filter(lambda t: t.strip()),
+    source=st.none() | huge,
+    published=st.none() | huge,
+    question=huge.filter(lambda t: t.strip()),
+)
+def test_huge_titles_outlets_dates_and_questions_fit_and_stay_text(title, source, published, question) -> None:
+    """Titles, outlets, dates and questions of any size, full of links: the embeds fit Discord's limits, nothing goes live."""
+    quote = Quote("Turnout was high.", 0, 17, 1, 1, title, source, "https://example.com/a", published, 0.5)
+    answer = answer_embed(Answer(question, True, [quote] * 5), article_count=3)
+    article = Article(7, title, source, None, published, None, "2024-01-01", 1, "h", 1)
+    shown = article_embed(article, []), article_list_embed([article] * 10, 0, 10)
+    for embed in (answer, *shown):
+        assert embed_size_ok(embed)
+        data = embed.to_dict()
+        texts = [data.get("title", ""), data.get("description", "")] + [
+            f["name"] + f["value"] for f in data.get("fields", [])
+        ]
+        for text in texts:
+            assert set(live_markup(text.replace("[read the article](https://example.com/a)", ""))) <= {"*"}, text

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from corpus.extraction import extract_file, extract_page, make_article
-from corpus.fetching import FetchRefused, allow_all, fetch_page, literal_address, public_only
+from corpus.fetching import FetchRefused, allow_all, fetch_page, literal_address, public_only, vet
 from corpus.readers import BadInput
 from corpus.store import normalise_url
 
@@ -429,3 +429,12 @@ def test_cli_replace_updates_in_place(tmp_path, seeded_dir, encoder) -> None:
     assert "$107 million" in text and "$150 million" not in text
     assert len(library.index) == library.store.counts()[1] and [a.id for a in library.list_articles()] == [1, 2]
     library.close()
+
+
+@pytest.mark.parametrize(
+    "host", ["a..b", ".example", "x" * 64 + ".example", "a\x00b.example", "exa mple.com", "a\u200bb.example", "é" * 70]
+)
+def test_malformed_host_names_refused_in_one_sentence(host: str) -> None:
+    """An empty or over-long label, a NUL, a space or a character no resolver takes: one refusal, no connection, no traceback."""
+    with pytest.raises(FetchRefused, match="not a valid web address"):
+        asyncio.run(vet(f"http://{host}/story", public_only))

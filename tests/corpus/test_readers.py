@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from corpus.readers import (
+    MAX_FIELD_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_TITLE_CHARS,
     BadInput,
     RowError,
     outlet_from_dateline,
@@ -74,7 +77,7 @@ def test_unreadable_import_files_refused_whole(tmp_path: Path, content: bytes, m
 
 def read_text_file(path: Path):
     """Read a text file the way `add FILE` does."""
-    return read_text(read_file_bytes(path), path.name)
+    return read_text(read_file_bytes(path, max_bytes=2_000_000), path.name)
 
 
 def test_text_file_encodings_and_title(tmp_path: Path) -> None:
@@ -103,3 +106,71 @@ def test_dates_and_datelines() -> None:
         parse_date("next tuesday", strict=True)
     assert outlet_from_dateline(TEXT) == "Reuters"
     assert outlet_from_dateline("No dateline here (Reuters) - at all") is None
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_text_not_binary(encoding: str) -> None:
+    """UTF-16 text without a byte-order mark decodes (its NUL bytes fall in every other byte), binary stays refused."""
+    document = read_text(("# Voting machines audited\n\n" + TEXT + " Café ☑").encode(encoding), "a.txt")
+    assert document.suggested_title == "Voting machines audited" and document.text.endswith(TEXT + " Café ☑")
+    for binary in (
+        b"\x00\x01\x02" * 100,
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
+        b"a\x00" * 50 + b"\x00\x00",
+    ):
+        with pytest.raises(BadInput, match="binary"):
+            read_text(binary, "b.txt")
+
+
+def test_deeply_nested_json_is_one_bad_row_and_good_rows_still_go_in(tmp_path: Path) -> None:
+    """A line of 100,000 nested `[`, or an object holding one, is a numbered bad row; the file's good rows go in."""
+    nested = "[" * 100_000 + "]" * 100_000
+    lines = [
+        json.dumps({"title": "First", "text": TEXT}),
+        "[" * 100_000,
+        '{"title": "Deep", "text": "' + TEXT + '", "extra": ' + nested + "}",
+        json.dumps({"title": "Last", "text": TEXT.replace("Monday", "Friday")}),
+    ]
+    path = tmp_path / "deep.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    rows = list(read_import_file(path))
+    assert [r[1].title for r in rows if not isinstance(r, RowError)] == ["First", "Last"]
+    assert [(r.line, r.reason) for r in rows if isinstance(r, RowError)] == [
+        (2, "not valid JSON (nested too deeply)"),
+        (3, "not valid JSON (nested too deeply)"),
+    ]
+
+
+def test_huge_titles_texts_and_fields_are_bad_rows(tmp_path: Path) -> None:
+    """A title, text or outlet over its limit is a numbered bad row, refused before any chunking; good rows go in."""
+    path = tmp_path / "huge.csv"
+    path.write_text(
+        "title,text,source\n"
+        f'"{"T" * (MAX_TITLE_CHARS + 1)}","{TEXT}",\n'
+        f'"Huge text","{"word " * (MAX_TEXT_CHARS // 5 + 1)}",\n'
+        f'"Huge outlet","{TEXT}","{"O" * (MAX_FIELD_CHARS + 1)}"\n'
+        f'"Fine","{TEXT}",\n',
+        encoding="utf-8",
+    )
+    rows = list(read_import_file(path))
+    assert [(r.line, r.reason) for r in rows if isinstance(r, RowError)] == [
+        (2, f"the title is longer than {MAX_TITLE_CHARS:,} characters"),
+        (3, f"the text is longer than {MAX_TEXT_CHARS:,} characters"),
+        (4, f"the outlet is longer than {MAX_FIELD_CHARS:,} characters"),
+    ]
+    assert [r[1].title for r in rows if not isinstance(r, RowError)] == ["Fine"]
+
+
+def test_messages_quote_at_most_an_excerpt_of_the_input() -> None:
+    """A 3,000-character date is refused with a message that quotes only the start of it."""
+    with pytest.raises(BadInput, match="YYYY-MM-DD") as refused:
+        parse_date("2017-" + "9" * 3000, strict=True)
+    assert len(str(refused.value)) < 150 and "2017-999" in str(refused.value)
+
+
+def test_directories_are_refused_in_one_sentence(tmp_path: Path) -> None:
+    """An import or a file to add that names a directory is refused as one, not with a traceback."""
+    with pytest.raises(BadInput, match="is a directory, not a file"):
+        read_import_file(tmp_path)
+    with pytest.raises(BadInput, match="is a directory, not a file"):
+        read_file_bytes(tmp_path, max_bytes=1_000)

@@ -112,10 +112,12 @@ def test_restore_is_refused_while_another_process_has_the_database_open(tmp_path
     database = library.data_dir / DATABASE
     before = database.read_bytes()
     with pytest.raises(StoreError, match="open in another process"):
-        restore_database(backup, database)
+        restore_database(backup, database, model=library.encoder.name, dim=lambda: library.encoder.dim)
     assert database.read_bytes() == before
     library.close()
-    assert restore_database(backup, database) is not None  # once nobody has it open
+    assert (
+        restore_database(backup, database, model=library.encoder.name, dim=lambda: library.encoder.dim) is not None
+    )  # once nobody has it open
 
 
 def test_a_restored_database_never_trusts_the_old_index(tmp_path: Path, library: Library, encoder) -> None:
@@ -125,7 +127,9 @@ def test_a_restored_database_never_trusts_the_old_index(tmp_path: Path, library:
     added = library.add_article(NewArticle("Florida unplugs tabulators", PELICAN))
     data_dir = library.data_dir
     library.close()
-    restore_database(backup, data_dir / DATABASE)  # the index files stay, as after a kill before they are forgotten
+    restore_database(
+        backup, data_dir / DATABASE, model=encoder.name, dim=lambda: encoder.dim
+    )  # the index files stay, as after a kill before they are forgotten
     restored = Library(data_dir, encoder)
     try:
         assert added.id not in {a.id for a in restored.list_articles()}
