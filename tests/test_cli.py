@@ -111,7 +111,12 @@ def test_ask_many_questions_from_stdin_as_json(data_dir: Path) -> None:
         "published",
         "score",
     }
-    assert second == {"question": "how do I bake sourdough bread", "answered": False, "quotes": []}
+    assert second == {
+        "question": "how do I bake sourdough bread",
+        "answered": False,
+        "refusal": "No article I know mentions “sourdough”.",
+        "quotes": [],
+    }
 
 
 def test_add_list_ask_remove_round_trip(data_dir: Path, tmp_path: Path, encoder) -> None:
