@@ -118,7 +118,7 @@ def _page_metadata(tree: Any) -> dict[str, list[str]]:
     h1s = [" ".join(h.text_content().split()) for h in tree.xpath("//h1")]
     h1s = [h for h in h1s if h]
     urls = meta("og:url") + [str(v) for v in tree.xpath('//link[@rel="canonical"]/@href')]
-    hosts = [urlsplit(u).hostname or "" for u in urls if u.startswith("http")]
+    hosts = [(urlsplit(u).hostname or "").removeprefix("www.") for u in urls if u.startswith("http")]
     published += meta("article:published_time", "og:article:published_time", "datePublished")
     published += [str(v) for v in tree.xpath('//*[@itemprop="datePublished"]/@datetime')]
     return {
@@ -321,11 +321,11 @@ def checked_title(found: str | None, page: dict[str, Any]) -> str | None:
 
 def checked_source(found: str | None, titles: list[str | None], page: dict[str, Any], url: str | None) -> str | None:
     """The outlet: trafilatura's site name, unless it is empty or a headline; then the page's site name or host."""
-    hosts = [urlsplit(url).hostname] if url else []
+    hosts = [(urlsplit(url).hostname or "").removeprefix("www.")] if url else []
     headlines = {_squash(t) for t in titles if t}
     for candidate in [found, *page.get("sites", []), *hosts]:
         if candidate and candidate.strip() and _squash(candidate) not in headlines:
-            return candidate.strip().removeprefix("www.")
+            return candidate.strip()
     return None
 
 
