@@ -206,7 +206,7 @@ def page_meta(html: str) -> PageMeta:
     dates = sorted({m.group() for m in (re.match(r"\d{4}-\d{2}-\d{2}", s.strip()) for s in stamps) if m})
     urls = meta("og:url") + [str(v) for v in tree.xpath('//link[@rel="canonical"]/@href')]
     labels = [label for u in urls for label in (urlsplit(u).hostname or "").split(".")[:-1]]
-    hosts = sorted({label for label in labels if len(label) >= 3 and label != "www"})
+    hosts = sorted({label for label in labels if len(label) >= 2 and label != "www"})
     lang = (tree.get("lang") or next(iter(meta("og:locale")), "")).lower()[:2] or None
     ogtype = next(iter(meta("og:type")), "").lower()
     news = bool(_NEWS_TYPES.search(html)) or (ogtype == "article" and bool(meta("article:published_time")))
@@ -295,12 +295,18 @@ def add_url(library: Any, url: str) -> tuple[Any, list[str]]:
     """What ``python run_bot.py add URL`` does, on an open library: the stored article and its passages."""
     from corpus.extraction import extract_page, make_article
     from corpus.fetching import fetch_page
+    from index.library import DuplicateArticle
     from run_bot import address_policy
 
     page = asyncio.run(fetch_page(url, policy=address_policy()))
     extracted = extract_page(page.body, page.content_type, page.charset, page.url)
-    added = library.add_article(make_article(extracted, url=url))
-    article, passages = library.get_article(added.id)
+    try:
+        article_id = library.add_article(make_article(extracted, url=url)).id
+    except DuplicateArticle as duplicate:
+        # The corpus holds a few pages twice under two names (womencantalksports.com): the copy is
+        # refused as a duplicate, as it should be, and scored on what the first one stored.
+        article_id = duplicate.article_id
+    article, passages = library.get_article(article_id)
     return article, [p.text for p in passages]
 
 
