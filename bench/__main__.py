@@ -1,12 +1,14 @@
-"""Every benchmark figure in BENCHMARKS.md, in one command (about 12 minutes on 2 cores).
+"""Every benchmark figure in BENCHMARKS.md, in one command (about 20 minutes on 2 cores).
 
     python -m bench [--out bench/out] [--only NAME ...]
 
 Runs, in this order and sharing one scratch directory (later steps reuse earlier imports):
 reuters (import and ask speed against the bare model), news (the Discord-style dev set),
 retrieval (SQuAD: this project against dense, BM25 and RRF), marking (the bold sentence),
-precision (bfloat16 against float32), abstention (half of SQuAD indexed) and scale (to 1M
-passages). Writes ``results.json`` and ``summary.md`` (the targets table) to ``--out``.
+precision (bfloat16 against float32), abstention (half of SQuAD indexed), scale (to 1M
+passages) and extraction (real news pages through ``add URL``; needs a copy of trafilatura's
+repository in ``TRAFILATURA_REPO`` and is skipped without one). Writes ``results.json`` and
+``summary.md`` (the targets table) to ``--out``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import abstention, marking, news, precision, retrieval, reuters, scale
+from bench import abstention, extraction, marking, news, precision, retrieval, reuters, scale
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS: dict[str, Callable[[Path], dict[str, object]]] = {
@@ -30,6 +32,7 @@ STEPS: dict[str, Callable[[Path], dict[str, object]]] = {
     "precision": precision.run,
     "abstention": abstention.run,
     "scale": scale.run,
+    "extraction": extraction.run,
 }
 
 
@@ -43,9 +46,10 @@ def _get(results: dict, *path: str) -> Any:
 
 
 def summary(results: dict) -> str:
-    """The targets of issues 5 and 11 against what this run measured, as a Markdown table."""
+    """The targets of issues 5, 11 and 17 against what this run measured, as a Markdown table."""
     project = _get(results, "retrieval", "report", "this project (Library.candidates)") or {}
     largest = (_get(results, "scale", "search") or [{}])[-1]
+    pages = _get(results, "extraction", "english_news") or {}
     rows = [
         ("SQuAD R@1", "≥ 0.80", project.get("R@1")),
         ("SQuAD R@5", "≥ 0.95", project.get("R@5")),
@@ -88,6 +92,11 @@ def summary(results: dict) -> str:
         ("1M passages: search p95 ms", "≤ 20", largest.get("ivf_p95_ms")),
         ("1M passages: recall@10 vs exact", "≥ 0.95", largest.get("ivf_recall_at_10")),
         ("load a 100k-passage index, s", "< 5", _get(results, "scale", "load", "load_saved_index_s")),
+        ("news pages: expected text lost vs trafilatura, points", "≤ 0.5", _get(pages, "lost_points")),
+        ("news pages: must-not snippets leaked, %", "≤ 8", _get(pages, "leaked_in_passages_%")),
+        ("news pages: title agrees with the page, %", "≥ 95", _get(pages, "metadata_agreement_%", "title")),
+        ("news pages: outlet agrees with the page, %", "≥ 95", _get(pages, "metadata_agreement_%", "outlet")),
+        ("news pages: date agrees with the page, %", "≥ 95", _get(pages, "metadata_agreement_%", "date")),
     ]
     lines = ["| target | wanted | measured |", "|---|---|---|"]
     lines += [f"| {name} | {wanted} | {'—' if got is None else got} |" for name, wanted, got in rows]
