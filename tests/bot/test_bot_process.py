@@ -155,9 +155,9 @@ def test_ask_answers_seed_question(bot: Bot) -> None:
 
 
 def test_off_topic_question_says_so(bot: Bot) -> None:
-    """A question the articles do not cover gets one sentence saying so, and no quotes."""
+    """A question the articles do not cover gets one sentence saying so, naming the word no article holds, no quotes."""
     _, answer = bot.ask(bot.a, "how do I bake sourdough bread")
-    assert answer.body["embeds"][0]["description"] == "The articles I know do not cover this question."
+    assert answer.body["embeds"][0]["description"] == "No article I know mentions “sourdough”."
     assert not answer.body["embeds"][0].get("fields")
 
 
