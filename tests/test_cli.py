@@ -114,7 +114,7 @@ def test_ask_many_questions_from_stdin_as_json(data_dir: Path) -> None:
     assert second == {
         "question": "how do I bake sourdough bread",
         "answered": False,
-        "refusal": "No article I know mentions “sourdough”.",
+        "refusal": "No article I know mentions “bake” or “sourdough”.",
         "quotes": [],
     }
 
