@@ -201,3 +201,28 @@ def test_no_reuters_or_wikipedia_text_is_taken_for_chrome() -> None:
         contexts = [p["context"].strip() for p in article["paragraphs"]]
         text = "\n\n".join(contexts)
         assert texts(text, title=article["title"].replace("_", " ")) == contexts, article["title"]
+
+
+_LINES = [
+    *real.GLEANER.split("\n\n"),
+    *real.DW.split("\n\n"),
+    *real.PYTHONSPEED.split("\n\n"),
+    *real.HAITIAN_TIMES.split("\n\n")[1:3],
+    *real.PITCH_LINES.values(),
+    "Yes.",
+    "2. Diatomic oxygen gas constitutes 20.8% of the Earth's atmosphere.",
+    "- Politik",
+    "Open Now",
+    "",
+]
+
+
+@given(st.lists(st.tuples(st.sampled_from(_LINES), st.sampled_from(["\n", "\n\n", " \n\n", "\n\n\n"])), max_size=40))
+def test_real_lines_in_any_order_chunk_to_ordered_exact_spans(lines: list[tuple[str, str]]) -> None:
+    """Real lines of every kind (text, headings, lists, pitches, paywalls), in any order: spans are exact and in order."""
+    text = "".join(line + sep for line, sep in lines)
+    spans = paragraphs(text, title=real.PC_GAMER_TITLE)
+    for span in spans:
+        assert text[span.start : span.end] == span.text and span.text == span.text.strip() and span.text
+    assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
+    assert not any("Sign up" in s.text or "Read more:" in s.text for s in spans)
