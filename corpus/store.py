@@ -905,12 +905,13 @@ def restore_database(backup: Path, database: Path, *, model: str, dim: Callable[
         for suffix in ("-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
         os.replace(staged, database)
-        _fsync_dir(database.parent)
+        fsync_dir(database.parent)
         Path(f"{staged}.lock").unlink(missing_ok=True)
         return kept
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename inside ``directory`` durable."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from corpus.store import fsync_dir
+
 MANIFEST = "index.json"
 LOCK = "index.lock"
 
@@ -216,14 +218,6 @@ def needs_rebuild(index: FlatIndex) -> bool:
     return len(index) < IVF_THRESHOLD // 2
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Write via a temp file in the same directory, fsync it, then rename over ``path``."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -232,7 +226,7 @@ def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 
