@@ -7,7 +7,6 @@ core the Discord bot calls. Without a command it starts the Discord bot.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
 import logging
@@ -17,22 +16,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
-from corpus.extraction import Extracted
+from corpus.errors import StoreError
 from corpus.readers import (
     MAX_QUESTION_BYTES,
     BadInput,
     excerpt,
-    parse_date,
-    read_file_bytes,
     read_import_file,
     read_stream,
     read_text,
 )
-from corpus.store import StoreError
 
 if TYPE_CHECKING:  # the model and the index load only for the commands that need them
     from index.encoder import SentenceTransformerEncoder
@@ -68,7 +63,13 @@ def open_library(args: argparse.Namespace, encoder: SentenceTransformerEncoder |
         min_score = float(os.environ.get("MIN_SCORE") or DEFAULT_MIN_SCORE)
     except ValueError as exc:
         raise BadInput(f"MIN_SCORE must be a number, not {excerpt(os.environ['MIN_SCORE'])}") from exc
-    return Library(_data_dir(args), encoder or configured_encoder(), min_score=min_score)
+    return Library.open(
+        _data_dir(args),
+        encoder or configured_encoder(),
+        min_score=min_score,
+        max_file_bytes=max_file_bytes(),
+        address_policy=address_policy(),
+    )
 
 
 # Control characters but tab and line feed: a terminal acts on them (ANSI escapes start with \x1b).
@@ -145,39 +146,14 @@ def max_file_bytes() -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     """Add one article from a URL, a .txt/.md/.html file, or standard input."""
-    from corpus.extraction import check_file_type, extract_file, extract_page, make_article
+    from corpus.ingest import Details
 
-    published = parse_date(args.date, strict=True)
+    details = Details(args.title, args.source, args.date, args.url, args.added_by, args.guild)
     library = open_library(args)
-    url = args.url
     if args.file == "-":
-        document = read_text(
-            read_stream(sys.stdin.buffer, "standard input", max_bytes=max_file_bytes()), "standard input"
-        )
-        extracted = Extracted(text=document.text, title=document.suggested_title)
-    elif urlsplit(args.file).scheme in {"http", "https"} or "://" in args.file:
-        from corpus.fetching import fetch_page
-
-        if not args.replace:
-            library.refuse_known_url(args.file, guild_id=args.guild)
-        page = asyncio.run(fetch_page(args.file, policy=address_policy()))
-        extracted = extract_page(page.body, page.content_type, page.charset, page.url)
-        url = url or args.file
+        added = library.add_stream(sys.stdin.buffer, details, replace=args.replace)
     else:
-        path = Path(args.file)
-        check_file_type(path.name)
-        limit = max_file_bytes()
-        extracted = extract_file(path.name, read_file_bytes(path, max_bytes=limit), max_bytes=limit)
-    article = make_article(
-        extracted,
-        title=args.title,
-        source=args.source,
-        published=published,
-        url=url,
-        added_by=args.added_by,
-        guild_id=args.guild,
-    )
-    added = library.add_article(article, replace=args.replace)
+        added = library.add(args.file, details, replace=args.replace)
     verb = "Replaced" if added.replaced else "Added"
     print(f"{verb} article #{added.id} ({plural(added.passages, 'passage')}): {printable(added.title, one_line=True)}")
     return 0
@@ -224,22 +200,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     articles = open_library(args).list_articles(guild_id=args.guild)
     if args.json:
         for a in articles:
-            print(
-                json.dumps(
-                    {
-                        "id": a.id,
-                        "title": a.title,
-                        "source": a.source,
-                        "url": a.url,
-                        "published": a.published,
-                        "passages": a.passage_count,
-                        "guild_id": a.guild_id,
-                        "added_by": a.added_by,
-                        "added_at": a.added_at,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            print(json.dumps(a.to_json(), ensure_ascii=False))
         return 0
     print(f"{'id':>5}  {'published':<10}  {'outlet':<14}  {'passages':>8}  title")
     for a in articles:
@@ -301,20 +262,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     entries = library.audit_log(guild_id=args.guild, limit=args.limit, everywhere=args.guild is None)
     for e in entries:
         if args.json:
-            print(
-                json.dumps(
-                    {
-                        "at": e.at,
-                        "guild_id": e.guild_id,
-                        "actor": e.actor,
-                        "action": e.action,
-                        "target": e.target,
-                        "outcome": e.outcome,
-                        "detail": e.detail,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            print(json.dumps(e.to_json(), ensure_ascii=False))
         else:
             where = f"server {e.guild_id}" if e.guild_id else "global"
             actor, target = printable(e.actor, one_line=True), printable(e.target or "-", one_line=True)
@@ -330,27 +278,23 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if target.is_dir() or not target.parent.is_dir():
         raise BadInput(f"cannot write a backup to {target}")
     library.backup(target)
-    articles, passages = library.store.counts()
+    articles, passages = library.counts()
     print(f"Backed up {articles} articles ({passages} passages) to {target}.")
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
     """Check a backup, then swap it in for the database (stop the bot first)."""
-    from corpus.store import restore_database
-    from index.library import DATABASE
-    from index.vectors import forget_index
+    from index.factory import restore_backup
 
     source = Path(args.file)
     if not source.is_file():
         raise BadInput(f"no such file: {source}")
-    data_dir = _data_dir(args)
-    data_dir.mkdir(parents=True, exist_ok=True)
     encoder = configured_encoder()  # the restored embeddings must be this model's
-    kept = restore_database(source, data_dir / DATABASE, model=encoder.name, dim=lambda: encoder.dim)
-    forget_index(data_dir)  # derived from the old database: rebuilt from the restored one at next start
+    kept = restore_backup(_data_dir(args), source, encoder)
     library = open_library(args, encoder)
-    articles, passages = library.stats().articles, library.store.counts()[1]
+    library.stats()  # the index, rebuilt from the restored embeddings
+    articles, passages = library.counts()
     print(f"Restored {articles} articles ({passages} passages) from {source}.")
     if kept:
         print(f"The previous database is kept as {kept}.")

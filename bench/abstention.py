@@ -29,7 +29,7 @@ KEEP = 0.95
 def calibrate(workdir: Path) -> dict[str, object]:
     """The threshold table on the v2.0 half."""
     articles = load_squad(SQUAD_V2_HALF)
-    library = Library(workdir / "abstention-tune")
+    library = Library.open(workdir / "abstention-tune")
     import_articles(library, articles[0::2])
     asked = questions_of(articles)
     vectors = library.encoder.encode([q.text for q in asked], batch_size=64)
@@ -70,7 +70,7 @@ def calibrate(workdir: Path) -> dict[str, object]:
 def report(workdir: Path) -> dict[str, object]:
     """Ask every v1.1 question with half the articles indexed."""
     articles = load_squad(SQUAD_V1)
-    library = Library(workdir / "abstention-report")
+    library = Library.open(workdir / "abstention-report")
     import_articles(library, articles[0::2])
     owner = paragraph_of_passages(library, articles[0::2])
     # questions_of numbers paragraphs over the set it is given: renumber the indexed half's.

@@ -293,9 +293,9 @@ class PageResult:
 
 def add_url(library: Any, url: str) -> tuple[Any, list[str]]:
     """What ``python run_bot.py add URL`` does, on an open library: the stored article and its passages."""
+    from corpus.errors import DuplicateArticle
     from corpus.extraction import extract_page, make_article
     from corpus.fetching import fetch_page
-    from index.library import DuplicateArticle
     from run_bot import address_policy
 
     page = asyncio.run(fetch_page(url, policy=address_policy()))
@@ -360,8 +360,8 @@ def measure(
     corpus: EvalCorpus, workdir: Path, *, pages: str = "english-news", limit: int | None = None
 ) -> list[PageResult]:
     """Serve every chosen page, add it by URL, and score what was stored."""
+    from corpus.errors import BadInput
     from corpus.extraction import decode_html
-    from corpus.readers import BadInput
     from index.library import Library
 
     annotations = corpus.annotations()
@@ -382,7 +382,7 @@ def measure(
     print(f"  {len(chosen)} pages: {news} news pages, {sum(english(c[4]) for c in chosen)} English", flush=True)
     server = PageServer([body for _, _, body, _, _ in chosen])
     os.environ["ALLOW_PRIVATE_URLS"] = "1"
-    library = Library(workdir / "extraction")
+    library = Library.open(workdir / "extraction")
     results = []
     try:
         for index, (url, item, _body, own, text) in enumerate(chosen):

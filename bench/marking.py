@@ -24,7 +24,7 @@ from index.library import Library
 def run(workdir: Path, path: Path = SQUAD_V1) -> dict[str, object]:
     """Mark a sentence for every question and count the hits."""
     articles = load_squad(path)
-    library = Library(workdir / "squad-report")
+    library = Library.open(workdir / "squad-report")
     import_articles(library, articles)
     stored = {a.title: a.id for a in library.store.list_articles(None)}
     passages = {

@@ -50,8 +50,8 @@ def load(half: str) -> dict:
 def baselines(library: Library, question: str) -> dict[str, list[str]]:
     """The three best passage texts by BM25, by dense cosine and by their reciprocal-rank fusion."""
     query = library.encoder.encode([question])[0]
-    lexical = [pid for pid, _ in library.store.lexical_ranking(question, 50)]
-    dense = [pid for pid, _ in library.index.search(query, 50)]
+    lexical = [pid for pid, _ in library.lexical.ranking(question, 50)]
+    dense = [pid for pid, _ in library.vectors.search(query, 50, None)]
     fused: dict[int, float] = defaultdict(float)
     for ranking in (lexical, dense):
         for rank, pid in enumerate(ranking):
@@ -154,7 +154,7 @@ def table(result: dict[str, Any]) -> str:
 
 def run(workdir: Path) -> dict[str, Any]:
     """Both halves (the test half is the report), with the baselines, on the full Reuters corpus."""
-    library = Library(workdir / "reuters")
+    library = Library.open(workdir / "reuters")
     import_reuters(library)
     results = {half: score(library, load(half)) for half in ("test", "tune")}
     library.close()
@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("--no-baselines", action="store_true")
     args = parser.parse_args()
     with TemporaryDirectory() as tmp:
-        library = Library((args.workdir or Path(tmp)) / "reuters")
+        library = Library.open((args.workdir or Path(tmp)) / "reuters")
         import_reuters(library)
         result = score(library, load(args.half), with_baselines=not args.no_baselines)
         library.close()

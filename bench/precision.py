@@ -35,7 +35,7 @@ def run(workdir: Path) -> dict[str, object]:
     used: dict[str, str] = {}
     for precision, name in (("auto", "squad-report"), ("float32", "squad-report-float32")):
         encoder = SentenceTransformerEncoder(precision=precision)
-        library = Library(workdir / name, encoder)
+        library = Library.open(workdir / name, encoder)
         import_articles(library, articles)
         found[precision] = recall_at_5(library, articles)
         used[precision] = encoder.precision

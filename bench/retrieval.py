@@ -21,6 +21,7 @@ import numpy as np
 
 import index.library as core
 from bench.squad_data import SQUAD_V1, SQUAD_V2_HALF, import_articles, load_squad, paragraph_of_passages, questions_of
+from index.faiss_search import faiss_index
 from index.library import CANDIDATES, LEXICAL_WEIGHT, RERANK_WEIGHT, Library
 
 DEPTH = CANDIDATES
@@ -48,10 +49,10 @@ def gather(library: Library, articles: list[dict]) -> tuple[list[Gathered], dict
     vectors = library.encoder.encode([q.text for q in asked], batch_size=64)
     found = []
     for question, query in zip(asked, vectors, strict=True):
-        dense = dict(library.index.search(query, DEPTH))
-        lexical = dict(library.store.lexical_search(question.text, DEPTH, None))
+        dense = dict(library.vectors.search(query, DEPTH, None))
+        lexical = dict(library.lexical.search(question.text, DEPTH, None))
         union = list(dense | lexical)
-        cosine = dict(zip(union, (library.index.vectors(union) @ query).tolist(), strict=True))
+        cosine = dict(zip(union, (faiss_index(library.vectors).vectors(union) @ query).tolist(), strict=True))
         best_sentence = {pid: float((sentences[pid] @ query).max()) for pid in union}
         project = [c.passage.id for c in library.candidates(question.text, query, 20, None)]
         found.append(Gathered(question.paragraph, list(dense), list(lexical), cosine, lexical, best_sentence, project))
@@ -106,7 +107,7 @@ def score_rankings(ranked: list[tuple[int, list[int]]], owner: dict[int, int]) -
 def rerank_grid(workdir: Path) -> dict[float, dict[str, float]]:
     """R@1/MRR@10 of ``Library.candidates`` on the tuning set for each re-ranking weight."""
     articles = load_squad(SQUAD_V2_HALF)
-    library = Library(workdir / "squad-tune")
+    library = Library.open(workdir / "squad-tune")
     owner = paragraph_of_passages(library, articles)
     asked = questions_of(articles)
     vectors = library.encoder.encode([q.text for q in asked], batch_size=64)
@@ -132,7 +133,7 @@ def run(workdir: Path) -> dict[str, object]:
     gathered = {}
     for name, path in sets.items():
         articles = load_squad(path)
-        library = Library(workdir / f"squad-{name}")
+        library = Library.open(workdir / f"squad-{name}")
         import_articles(library, articles)
         started = time.perf_counter()
         gathered[name] = gather(library, articles)

@@ -22,7 +22,8 @@ import numpy as np
 
 from bench.squad_data import SQUAD_V1, import_articles, load_squad, questions_of
 from corpus.chunking import Span
-from corpus.store import NewArticle
+from corpus.records import NewArticle
+from index.faiss_search import faiss_index
 from index.library import Library
 from index.vectors import IVF_THRESHOLD, NPROBE, FlatIndex, IVFIndex
 
@@ -35,15 +36,15 @@ def real_vectors(workdir: Path) -> tuple[np.ndarray, np.ndarray]:
     """(base vectors, question vectors): every stored passage and sentence vector the benchmarks made."""
     sources = [d for d in workdir.iterdir() if (d / "articles.sqlite3").exists()] if workdir.exists() else []
     if not sources:
-        fresh = Library(workdir / "squad-report")
+        fresh = Library.open(workdir / "squad-report")
         import_articles(fresh, load_squad(SQUAD_V1))
         fresh.close()
         sources = [workdir / "squad-report"]
     parts = []
     library: Library | None = None
     for source in sources:
-        library = Library(source)
-        ids, vectors = library.store.embeddings(library.encoder.name)
+        library = Library.open(source)
+        _, ids, vectors = library.store.snapshot(library.encoder.name)
         sentences = library.store.sentence_vectors(ids.tolist(), library.encoder.name)
         parts += [vectors, *sentences.values()]
         library.close()
@@ -118,7 +119,7 @@ def load_time(base: np.ndarray, workdir: Path, passages: int = 100_000) -> dict[
     """Seconds to open a data directory of ``passages`` passages and load its saved index."""
     data_dir = workdir / "scale-load"
     shutil.rmtree(data_dir, ignore_errors=True)
-    library = Library(data_dir)
+    library = Library.open(data_dir)
     library.stats()  # the built-in article, and the model's name and size
     vectors = noisy(base, passages, seed=1)
     per_article, text = 10, "Officials counted the ballots again in the county, and the result held."
@@ -135,16 +136,16 @@ def load_time(base: np.ndarray, workdir: Path, passages: int = 100_000) -> dict[
             library.store.add_articles(batch, library.encoder.name)
             batch.clear()
     library.close()
-    library = Library(data_dir)
+    library = Library.open(data_dir)
     started = time.perf_counter()
-    built = len(library.index)  # no saved index yet: built from the stored embeddings and saved
+    built = library.vectors.size()  # no saved index yet: built from the stored embeddings and saved
     build_s = time.perf_counter() - started
     library.close()
     runs = []
     for _ in range(3):
         started = time.perf_counter()
-        library = Library(data_dir)
-        loaded = library.index
+        library = Library.open(data_dir)
+        loaded = faiss_index(library.vectors)
         runs.append(time.perf_counter() - started)
         kind = loaded.kind
         library.close()

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.store import NewArticle
+from corpus.records import NewArticle
 from index.library import Library
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from bot.core import AsyncLibrary
 from bot.health import watch_event_loop
 from bot.rendering import escape_text, message_text
 from bot.settings import BotSettings
-from corpus.readers import BadInput
+from corpus.errors import BadInput
 from index.library import Library
 
 log = logging.getLogger("bot")

@@ -15,9 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-from corpus.extraction import Extracted, extract_file, extract_page
-from corpus.fetching import FetchedPage
-from corpus.store import Article, AuditEntry, NewArticle, StoredPassage
+from corpus.ingest import Details
+from corpus.records import Article, AuditEntry, StoredPassage
 from index.answers import Answer
 from index.library import AddedArticle, Library, Progress, Stats
 
@@ -63,21 +62,21 @@ class AsyncLibrary:
         """Record a 👍 or 👎 on an answer shown in this server."""
         await self._run(self.library.record_vote, answer_id, guild_id=guild_id, user_id=user_id, vote=vote)
 
-    async def add_article(self, article: NewArticle, *, replace: bool = False) -> AddedArticle:
-        """Add an article (or replace the one with the same URL or text)."""
-        return await self._run(self.library.add_article, article, replace=replace)
+    def check_upload(self, name: str, size: int) -> None:
+        """Refuse an attachment by its name and declared size, before downloading it (no I/O)."""
+        self.library.check_upload(name, size)
 
-    async def refuse_known_url(self, url: str, *, guild_id: int | None) -> None:
-        """Refuse a URL the server already has, before fetching it."""
-        await self._run(self.library.refuse_known_url, url, guild_id=guild_id)
+    async def add_text(self, text: str, details: Details, *, replace: bool = False) -> AddedArticle:
+        """Add pasted text."""
+        return await self._run(self.library.add_text, text, details, replace=replace)
 
-    async def extract_page(self, page: FetchedPage) -> Extracted:
-        """The article in a fetched page (extraction runs in its own process, waited on here off the loop)."""
-        return await self._run(extract_page, page.body, page.content_type, page.charset, page.url)
+    async def add_upload(self, name: str, data: bytes, details: Details, *, replace: bool = False) -> AddedArticle:
+        """Add an attachment's bytes."""
+        return await self._run(self.library.add_upload, name, data, details, replace=replace)
 
-    async def extract_file(self, name: str, data: bytes, *, max_bytes: int) -> Extracted:
-        """The article in an uploaded file."""
-        return await self._run(extract_file, name, data, max_bytes=max_bytes)
+    async def add_url(self, url: str, details: Details, *, replace: bool = False) -> AddedArticle:
+        """Add a web page's article (fetched and extracted on a worker thread)."""
+        return await self._run(self.library.add_url, url, details, replace=replace)
 
     async def remove_article(self, article_id: int, *, guild_id: int | None) -> Article:
         """Remove an article visible to the server."""

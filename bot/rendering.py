@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import discord
 
-from corpus.store import Article, StoredPassage
+from corpus.records import Article, StoredPassage
 from index.answers import Answer, Quote
 
 TITLE_LIMIT = 256

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from corpus.errors import BadInput
 from corpus.fetching import AddressPolicy, allow_all, public_only
-from corpus.readers import BadInput, excerpt
+from corpus.readers import excerpt
 
 
 class Secret:

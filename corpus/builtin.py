@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corpus.store import NewArticle
+from corpus.records import NewArticle
 
 SEED_FILE = Path(__file__).with_name("seed-article.txt")
 

@@ -32,8 +32,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from corpus.chunking import is_list_item, paywalled
-from corpus.readers import BadInput, parse_date, read_text
-from corpus.store import NewArticle
+from corpus.errors import BadInput
+from corpus.readers import parse_date, read_text
+from corpus.records import NewArticle
 
 EXTRACTION_TIMEOUT_S = 10.0
 MAX_TREE_SIZE = 50_000

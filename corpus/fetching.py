@@ -23,7 +23,7 @@ import aiohttp
 import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from corpus.readers import BadInput
+from corpus.errors import BadInput
 
 MAX_REDIRECTS = 3
 TIMEOUT_S = 15.0

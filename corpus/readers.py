@@ -15,12 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from corpus.store import NewArticle
-
-
-class BadInput(ValueError):
-    """Input that cannot become an article; the message is one sentence for the user."""
-
+from corpus.errors import BadInput
+from corpus.records import NewArticle
 
 #: The longest title an article may have: headlines run to 100 or 200 characters.
 MAX_TITLE_CHARS = 1_000

@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from corpus.chunking import Span, sentences
-from corpus.store import StoredPassage
+from corpus.records import StoredPassage
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,36 +1,33 @@
-"""The core: articles in SQLite, their passages in a vector index, answers composed from both.
+"""The core: the one API the command line and the Discord bot call.
 
-The command line and the Discord bot are thin shells over :class:`Library`.
-It is synchronous and thread-safe: changes are serialised by one lock, and a
-rebuild embeds outside that lock, so questions keep being answered from the
-old index until the new one is swapped in.
+:class:`Library` is composed of an article store, a lexical search, a vector search and an
+activity log (``index/parts.py``), chosen by ``index/factory.py``. It adds articles (from text,
+files, uploads, web pages and imports, through ``corpus/ingest.py``), removes them, and answers
+questions from every change any process has committed. It is synchronous and thread-safe: each
+change is one transaction of the store, and a rebuild embeds outside any lock, so questions keep
+being answered from the old vectors until the new ones are swapped in.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
+from corpus import ingest
 from corpus.builtin import builtin_article
 from corpus.chunking import Span, chunk_article
-from corpus.readers import BadInput, ImportRow, RowError, article_size_problem
-from corpus.store import (
-    Article,
-    AuditEntry,
-    NewArticle,
-    PassageStore,
-    StoredPassage,
-    StoreError,
-    content_hash,
-    normalise_url,
-)
+from corpus.errors import BadInput, DuplicateArticle, UnknownArticle
+from corpus.fetching import AddressPolicy, public_only
+from corpus.ingest import Details
+from corpus.readers import ImportRow, RowError, article_size_problem
+from corpus.records import Article, AuditEntry, NewArticle, StoredPassage, content_hash, normalise_url
 from index.answers import (
     Answer,
     Candidate,
@@ -43,8 +40,8 @@ from index.answers import (
     word_coverage,
 )
 from index.encoder import Encoder, SentenceTransformerEncoder
+from index.parts import Parts
 from index.questions import Reading, in_window, published_date, read_question
-from index.vectors import MANIFEST, FlatIndex, IndexUnusable, build_index, load_index, needs_rebuild, save_index
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +73,8 @@ LATEST_DEPTH = 20
 _EPOCH = date(1970, 1, 1)
 #: How many candidates each method contributes before fusion.
 CANDIDATES = 50
-#: A process this many passages behind (at least) rebuilds its index from the database instead of catching up.
-RELOAD_AT = 1000
-DATABASE = "articles.sqlite3"
+#: The largest file ``add FILE``, ``add -`` and an upload may be, unless the settings say otherwise.
+MAX_FILE_BYTES = 2_000_000
 #: SQLite's largest integer: no row has a larger id, and a larger one cannot even be looked up.
 MAX_ID = 2**63 - 1
 _WORD = re.compile(r"\w+")
@@ -93,24 +89,6 @@ def confidence(question: str, candidate: Candidate) -> float:
     election question) but rarely one holding their own names and words.
     """
     return candidate.score + COVERAGE_WEIGHT * word_coverage(question, candidate.passage.text)
-
-
-class DuplicateArticle(BadInput):
-    """The article is already stored (same text or same URL)."""
-
-    def __init__(self, article_id: int) -> None:
-        """Name the existing article."""
-        super().__init__(f"already in the articles as #{article_id}")
-        self.article_id = article_id
-
-
-class UnknownArticle(BadInput):
-    """No article with that id is visible here."""
-
-    def __init__(self, article_id: int) -> None:
-        """Name the missing id."""
-        super().__init__(f"there is no article #{article_id}")
-        self.article_id = article_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,112 +135,78 @@ class Stats:
 
 
 class Library:
-    """Articles, their passages and the index over them, in one data directory."""
+    """The core API: add, remove and find articles, answer questions, look after the data.
+
+    It is composed of four parts (``index/parts.py``), chosen by :mod:`index.factory`; open one
+    with :meth:`open`.
+    """
 
     def __init__(
         self,
+        parts: Parts,
+        encoder: Encoder,
+        *,
+        data_dir: Path,
+        min_score: float = DEFAULT_MIN_SCORE,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        address_policy: AddressPolicy = public_only,
+    ) -> None:
+        """Use ``parts``; the model loads when first needed."""
+        self.parts = parts
+        self.store, self.lexical, self.vectors, self.activity = (
+            parts.store,
+            parts.lexical,
+            parts.vectors,
+            parts.activity,
+        )
+        self.encoder = encoder
+        self.data_dir = data_dir
+        self.min_score = min_score
+        self.max_file_bytes = max_file_bytes
+        self.address_policy = address_policy
+        self._dates: tuple[int, frozenset[tuple[int, int]], date | None] = (-1, frozenset(), None)
+
+    @classmethod
+    def open(
+        cls,
         data_dir: Path,
         encoder: Encoder | None = None,
         *,
         min_score: float = DEFAULT_MIN_SCORE,
-    ) -> None:
-        """Open the data directory (creating it); the model and index load when first needed."""
-        self.data_dir = data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
-        database = data_dir / DATABASE
-        if not database.exists() and (data_dir / MANIFEST).exists():
-            # An index without its database means the articles were lost, not that there were none.
-            raise StoreError(
-                f"{database} is missing although {data_dir} holds an index of its articles; restore a backup"
-                " with `python run_bot.py restore BACKUP_FILE` (or delete index.json to start empty)"
-            )
-        self.store = PassageStore(database)
-        self.encoder: Encoder = encoder or SentenceTransformerEncoder()
-        self.min_score = min_score
-        self._index: FlatIndex | None = None
-        self._generation = 0  # the database generation the index reflects
-        self._dates: tuple[int, frozenset[tuple[int, int]], date | None] = (-1, frozenset(), None)
-        self._change_lock = threading.RLock()
+        max_file_bytes: int = MAX_FILE_BYTES,
+        address_policy: AddressPolicy = public_only,
+    ) -> Library:
+        """Open the data directory (creating it), with the built-in article the first time it is used."""
+        from index.factory import open_parts
+
+        encoder = encoder or SentenceTransformerEncoder()
+        library = cls(
+            open_parts(data_dir, encoder),
+            encoder,
+            data_dir=data_dir,
+            min_score=min_score,
+            max_file_bytes=max_file_bytes,
+            address_policy=address_policy,
+        )
+        try:
+            library._ensure_builtin()
+        except BaseException:
+            library.close()
+            raise
+        return library
 
     def close(self) -> None:
         """Close the database."""
         self.store.close()
 
-    # -- start-up ---------------------------------------------------------------------
-
-    @property
-    def index(self) -> FlatIndex:
-        """The vector index, holding every change any process has committed (loaded on first use)."""
-        with self._change_lock:
-            if self._index is None:
-                self._load_or_recover()
-                self._ensure_builtin()
-            self._sync()
-            return self._index  # type: ignore[return-value]  # set by _load_or_recover
-
     def _ensure_builtin(self) -> None:
-        """Index the built-in article the first time a data directory is used."""
+        """Add the built-in article the first time a data directory is used."""
         if self.store.get_meta("builtin_added") is None:
             article = builtin_article()
             # A kill between the add and the marker must not add it twice; a later removal must stick.
             if self.store.find_duplicate(article.text, None, None) is None:
-                self._add(article)
+                self._add(article, self._chunk(article))
             self.store.set_meta("builtin_added", "1")
-
-    def _load_or_recover(self) -> None:
-        """Load the saved index and catch it up with the change log, or rebuild it from the stored embeddings.
-
-        Neither re-embeds: the database holds every passage's vector.
-        """
-        model = self.encoder.name
-        others = {m: n for m, n in self.store.embedding_models().items() if m != model}
-        if others:
-            names = ", ".join(others)
-            raise BadInput(f"the passages were embedded with {names}, not {model}; run `rebuild` to re-embed them")
-        if not self.store.embedding_models():  # a fresh data directory: nothing to recover
-            self._index, self._generation = FlatIndex(self.encoder.dim), self.store.generation()
-            return
-        try:
-            index, generation = load_index(self.data_dir, model=model, lineage=self.store.lineage())
-            if generation > self.store.generation():
-                raise IndexUnusable(
-                    f"it reflects change {generation} but the database is only at change {self.store.generation()}"
-                )
-            if needs_rebuild(index):
-                raise IndexUnusable(f"a {index.kind} index does not suit {len(index)} passages")
-        except IndexUnusable as reason:
-            log.warning("index: %s; rebuilding it from the stored embeddings (no re-embedding)", reason)
-            self._reload()
-            self._save()
-            return
-        self._index, self._generation = index, generation
-        if self._sync():
-            self._save()
-
-    def _reload(self) -> None:
-        """Build the index afresh from every stored embedding."""
-        self._generation, ids, vectors = self.store.snapshot(self.encoder.name)
-        self._index = build_index(ids, vectors, vectors.shape[1] if len(ids) else self.encoder.dim)
-
-    def _sync(self) -> bool:
-        """Apply the changes committed since the index was current, by this process or any other.
-
-        Every change is logged by the database itself in the transaction that makes it, so an
-        index brought up to the database's generation this way holds exactly its passages. Return
-        whether anything changed.
-        """
-        assert self._index is not None
-        if self.store.generation() == self._generation:
-            return False
-        changes = self.store.changes_since(self._generation, self.encoder.name)
-        if changes is None or len(changes.embedded) > max(RELOAD_AT, len(self._index) // 2):
-            self._reload()  # far behind, or most passages re-embedded (a rebuild): cheaper to start afresh
-            return True
-        self._index.remove(np.concatenate([changes.removed, changes.embedded]))
-        if len(changes.embedded):
-            self._index.add(changes.embedded, changes.vectors)
-        self._generation = changes.generation
-        return True
 
     # -- changes ----------------------------------------------------------------------
 
@@ -284,16 +228,11 @@ class Library:
         splits = [[(s.start, s.end) for s in text_sentences(text)] for text in texts]
         return self.encoder.encode_passages(texts, splits, batch_size=batch_size)
 
-    def _add(self, article: NewArticle) -> AddedArticle:
-        """Chunk, embed and store one article, then index it; the caller vets duplicates."""
-        spans = self._chunk(article)
+    def _add(self, article: NewArticle, spans: list[Span]) -> AddedArticle:
+        """Embed and store one chunked article, then index it; the caller vets duplicates."""
         vectors, sentence_vectors = self._embed([s.text for s in spans])
-        with self._change_lock:
-            [(article_id, _)] = self.store.add_articles(
-                [(article, spans, vectors, sentence_vectors)], self.encoder.name
-            )
-            if self._index is not None:
-                self._save()
+        [(article_id, _)] = self.store.add_articles([(article, spans, vectors, sentence_vectors)], self.encoder.name)
+        self.vectors.commit()
         return AddedArticle(article_id, article.title, len(spans))
 
     def add_article(self, article: NewArticle, *, replace: bool = False) -> AddedArticle:
@@ -302,32 +241,57 @@ class Library:
         With ``replace``, an article with the same URL or text that belongs to the same
         server is updated in place instead: new passages in, old ones out, in one transaction.
         """
-        self.index  # noqa: B018 - the built-in article and the index come first
         spans = self._chunk(article)  # cheap checks before the duplicate look-up
         duplicate = self.store.find_duplicate(article.text, article.url, article.guild_id)
         if duplicate is None:
-            return self._add(article)
+            return self._add(article, spans)
         existing = self.store.get_article(duplicate, article.guild_id)
         if not replace or existing is None or existing.guild_id != article.guild_id:
             raise DuplicateArticle(duplicate)
         vectors, sentence_vectors = self._embed([s.text for s in spans])
-        with self._change_lock:
-            self.store.replace_article(duplicate, (article, spans, vectors, sentence_vectors), self.encoder.name)
-            self._save()
+        self.store.replace_article(duplicate, (article, spans, vectors, sentence_vectors), self.encoder.name)
+        self.vectors.commit()
         return AddedArticle(duplicate, article.title, len(spans), replaced=True)
 
-    def refuse_known_url(self, url: str, *, guild_id: int | None = None) -> None:
-        """Raise :class:`DuplicateArticle` when the server already has an article from ``url`` (before fetching it)."""
-        self.index  # noqa: B018
-        found = self.store.find_duplicate("", url, guild_id)
-        if found is not None:
-            raise DuplicateArticle(found)
+    def add_text(self, text: str, details: Details, *, replace: bool = False) -> AddedArticle:
+        """Add pasted text (its first line suggests the title)."""
+        return self.add_article(ingest.from_text(text, details), replace=replace)
+
+    def add_stream(self, stream: BinaryIO, details: Details, *, replace: bool = False) -> AddedArticle:
+        """Add the text read from a stream (standard input), up to the file size limit."""
+        return self.add_article(ingest.from_stream(stream, details, max_bytes=self.max_file_bytes), replace=replace)
+
+    def add_file(self, path: Path, details: Details, *, replace: bool = False) -> AddedArticle:
+        """Add a .txt, .md or .html file."""
+        return self.add_article(ingest.from_file(path, details, max_bytes=self.max_file_bytes), replace=replace)
+
+    def check_upload(self, name: str, size: int) -> None:
+        """Refuse an upload by its name and declared size, before it is downloaded."""
+        ingest.check_upload(name, size, max_bytes=self.max_file_bytes)
+
+    def add_upload(self, name: str, data: bytes, details: Details, *, replace: bool = False) -> AddedArticle:
+        """Add an uploaded .txt, .md or .html file's bytes."""
+        article = ingest.from_upload(name, data, details, max_bytes=self.max_file_bytes)
+        return self.add_article(article, replace=replace)
+
+    def add_url(self, url: str, details: Details, *, replace: bool = False) -> AddedArticle:
+        """Add the article of a web page; a page this server already has is refused before fetching."""
+        if not replace:
+            found = self.store.find_duplicate("", url, details.guild_id)
+            if found is not None:
+                raise DuplicateArticle(found)
+        return self.add_article(ingest.from_url(url, details, policy=self.address_policy), replace=replace)
+
+    def add(self, source: str, details: Details, *, replace: bool = False) -> AddedArticle:
+        """Add from a web address or a file path, whichever ``source`` is."""
+        if ingest.is_web_address(source):
+            return self.add_url(source, details, replace=replace)
+        return self.add_file(Path(source), details, replace=replace)
 
     def import_articles(
         self, rows: Iterable[ImportRow], *, progress: Callable[[int], None] | None = None, batch_size: int = 32
     ) -> ImportReport:
         """Add many articles in batches (one transaction each); skip duplicates, collect bad rows."""
-        self.index  # noqa: B018
         report = ImportReport()
         seen_hashes: set[str] = set()
         seen_urls: set[str] = set()
@@ -343,9 +307,8 @@ class Library:
                 end = offset + len(spans)
                 parts.append((article, spans, vectors[offset:end], sentence_vectors[offset:end]))
                 offset = end
-            with self._change_lock:
-                self.store.add_articles(parts, self.encoder.name)
-                self._sync()
+            self.store.add_articles(parts, self.encoder.name)
+            self.vectors.catch_up()
             report.added += len(batch)
             report.passages += len(texts)
             batch.clear()
@@ -380,23 +343,20 @@ class Library:
                     flush()
             flush()
         finally:
-            with self._change_lock:
-                self._save()
+            self.vectors.commit()
         return report
 
     def remove_article(self, article_id: int, *, guild_id: int | None = None) -> Article:
         """Remove an article that belongs to ``guild_id`` (None: a global one); it is never quoted again."""
-        self.index  # noqa: B018
         if not 0 < article_id <= MAX_ID:
             raise UnknownArticle(article_id)
         existing = self.store.get_article(article_id, guild_id)
         if existing is not None and existing.guild_id != guild_id:
             raise BadInput(f"article #{article_id} is shared by every server; only the bot's operator can remove it")
-        with self._change_lock:
-            removed = self.store.remove_article(article_id, guild_id)
-            if removed is None:
-                raise UnknownArticle(article_id)
-            self._save()
+        removed = self.store.remove_article(article_id, guild_id)
+        if removed is None:
+            raise UnknownArticle(article_id)
+        self.vectors.commit()
         return removed[0]
 
     def rebuild(self, progress: Progress | None = None, *, batch_size: int = 32) -> int:
@@ -412,43 +372,10 @@ class Library:
             sentence_vectors.extend(more)
             if progress:
                 progress(start + len(chunk), len(rows))
-        with self._change_lock:
-            self.store.replace_embeddings(ids, vectors, sentence_vectors, self.encoder.name)
-            # Passages added meanwhile, here or elsewhere, already carry embeddings: take the database's full set.
-            self.index  # noqa: B018
-            self._reload()
-            self._save()
+        self.store.replace_embeddings(ids, vectors, sentence_vectors, self.encoder.name)
+        # Passages added meanwhile, here or elsewhere, already carry embeddings: take the store's full set.
+        self.vectors.reload()
         return len(rows)
-
-    def _save(self) -> None:
-        """Catch up with every committed change, then save the index; if saving fails, the change stands.
-
-        Each change is already in the database, so it is not undone when the index cannot be
-        written: the saved index is left as it was (its manifest names an older generation) and
-        the next process to load it catches it up from the change log.
-        """
-        assert self._index is not None
-        self._sync()
-        if needs_rebuild(self._index):  # grown past the size exact search suits (or shrunk well below it)
-            kind = "ivf" if self._index.kind == "flat" else "flat"
-            log.info("index: rebuilding %d passages as %s", len(self._index), kind)
-            self._reload()
-        try:
-            save_index(
-                self._index,
-                self.data_dir,
-                model=self.encoder.name,
-                generation=self._generation,
-                lineage=self.store.lineage(),
-            )
-        except OSError as exc:
-            log.warning(
-                "index: could not save it in %s (%s); the change is saved in the database and the index"
-                " will be caught up from it at the next start",
-                self.data_dir,
-                exc.strerror or exc,
-            )
-        self.store.trim_log()
 
     # -- questions --------------------------------------------------------------------
 
@@ -465,21 +392,10 @@ class Library:
         passage (bench/retrieval.py: the weights were chosen on SQuAD v2.0 dev).
         """
         depth = max(CANDIDATES, wanted * 4)
-        index = self.index
-        fetch = depth
-        while True:  # deeper only when this server may not see enough of what was found
-            with self._change_lock:  # FAISS may not be searched while another thread adds to it
-                dense_ranked = index.search(query, fetch)
-            lexical_ranked = self.store.lexical_ranking(question, fetch)
-            visible = self.store.visible_passages({pid for pid, _ in dense_ranked + lexical_ranked}, guild_id)
-            dense = dict([(pid, s) for pid, s in dense_ranked if pid in visible][:depth])
-            lexical = dict([(pid, s) for pid, s in lexical_ranked if pid in visible][:depth])
-            if (len(dense) >= depth or len(dense_ranked) < fetch) and (
-                len(lexical) >= depth or len(lexical_ranked) < fetch
-            ):
-                break
-            fetch *= 4
-        found = {pid: visible[pid] for pid in dense.keys() | lexical.keys()}
+        dense = dict(self.vectors.search(query, depth, guild_id))
+        lexical = dict(self.lexical.search(question, depth, guild_id))
+        # Looked up once more: an article removed meanwhile by another process is not quoted.
+        found = self.store.visible_passages(dense.keys() | lexical.keys(), guild_id)
         sentences = self._sentence_vectors(list(found.values()))
         best_lexical = max(lexical.values(), default=0.0) or 1.0
         fused = []
@@ -572,7 +488,7 @@ class Library:
         searched = self.spelled(reading.text)
         query = self.encoder.encode([reading.text])[0]
         found = self.candidates(searched, query, offset + k, guild_id, reading)
-        missing = self.store.missing_words(searched)
+        missing = self.lexical.missing_words(searched)
         # Words no article holds lower the confidence of every quote: often the name the question is about.
         penalty = MISSING_WEIGHT * len(missing) / max(1, len(content_words(searched)))
         penalty += KEY_MISSING_WEIGHT * any(len(w) >= KEY_LENGTH and w.isalpha() for w in missing)
@@ -602,7 +518,7 @@ class Library:
         Only the lexical search and the word counts use it; the model reads the question as typed,
         since a "fix" may also turn a real word the articles lack into another.
         """
-        fixes = self.store.spelling_fixes(question)
+        fixes = self.lexical.spelling_fixes(question)
         return _WORD.sub(lambda m: fixes.get(m.group().casefold(), m.group()), question) if fixes else question
 
     def mark(self, passage: StoredPassage, question: str, query: np.ndarray, vectors: np.ndarray | None = None) -> Span:
@@ -627,13 +543,13 @@ class Library:
         detail: str | None = None,
     ) -> None:
         """Add a moderator or admin action to the audit log."""
-        self.store.log_action(
+        self.activity.log_action(
             guild_id=guild_id, actor=actor, action=action, target=target, outcome=outcome, detail=detail
         )
 
     def audit_log(self, *, guild_id: int | None, limit: int = 50, everywhere: bool = False) -> list[AuditEntry]:
         """The latest recorded actions, newest first."""
-        return self.store.audit_log(guild_id, limit=limit, everywhere=everywhere)
+        return self.activity.audit_log(guild_id, limit=limit, everywhere=everywhere)
 
     def backup(self, target: Path) -> None:
         """Write a consistent copy of the database to ``target`` while everything keeps running."""
@@ -643,7 +559,7 @@ class Library:
 
     def log_answer(self, answer: Answer, *, guild_id: int | None, user_id: str | None) -> int:
         """Remember an answer that was shown, for "More sources" and votes; return its id."""
-        return self.store.log_answer(guild_id, user_id, answer.question, [q.passage_id for q in answer.quotes])
+        return self.activity.log_answer(guild_id, user_id, answer.question, [q.passage_id for q in answer.quotes])
 
     def more_sources(self, answer_id: int, *, guild_id: int | None, k: int = 3) -> Answer:
         """The next ``k`` quotes after those a logged answer showed, within the same server."""
@@ -654,11 +570,11 @@ class Library:
     def record_vote(self, answer_id: int, *, guild_id: int | None, user_id: str, vote: int) -> None:
         """Record 👍 (+1) or 👎 (-1) from one person on an answer logged in the same server."""
         self._logged_answer(answer_id, guild_id)
-        self.store.record_vote(answer_id, user_id, vote)
+        self.activity.record_vote(answer_id, user_id, vote)
 
     def _logged_answer(self, answer_id: int, guild_id: int | None) -> tuple[int | None, str, list[int]]:
         """A logged answer of this server; another server's, or an id no answer can have, is "no longer known"."""
-        logged = self.store.logged_answer(answer_id) if 0 < answer_id <= MAX_ID else None
+        logged = self.activity.logged_answer(answer_id) if 0 < answer_id <= MAX_ID else None
         if logged is None or logged[0] != guild_id:
             raise BadInput("that answer is no longer known")
         return logged
@@ -667,24 +583,25 @@ class Library:
 
     def list_articles(self, *, guild_id: int | None = None) -> list[Article]:
         """Every article visible to ``guild_id``."""
-        self.index  # noqa: B018 - a fresh data directory lists the built-in article too
         return self.store.list_articles(guild_id)
 
     def count_articles(self, *, guild_id: int | None = None) -> int:
         """How many articles ``guild_id`` sees."""
-        self.index  # noqa: B018
         return self.store.count_articles(guild_id)
 
     def get_article(self, article_id: int, *, guild_id: int | None = None) -> tuple[Article, list[StoredPassage]]:
         """An article visible to ``guild_id`` with its passages."""
-        self.index  # noqa: B018
         article = self.store.get_article(article_id, guild_id) if 0 < article_id <= MAX_ID else None
         if article is None:
             raise UnknownArticle(article_id)
         return article, self.store.article_passages(article_id)
 
+    def counts(self) -> tuple[int, int]:
+        """(articles, passages) of every server."""
+        return self.store.counts()
+
     def stats(self) -> Stats:
         """Counts, the model and where the data lives."""
-        index = self.index
+        indexed = self.vectors.size()
         articles, passages = self.store.counts()
-        return Stats(articles, passages, len(index), self.encoder.name, str(self.data_dir), self.store.generation())
+        return Stats(articles, passages, indexed, self.encoder.name, str(self.data_dir), self.store.generation())

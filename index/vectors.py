@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from corpus.store import fsync_dir
+from corpus.files import fsync_dir
 
 MANIFEST = "index.json"
 LOCK = "index.lock"

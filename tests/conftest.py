@@ -59,7 +59,7 @@ def encoder() -> CountingEncoder:
 def seeded_dir(tmp_path_factory: pytest.TempPathFactory, encoder: CountingEncoder) -> Path:
     """A data directory holding only the built-in article (copy it before changing it)."""
     path = tmp_path_factory.mktemp("seeded") / "data"
-    library = Library(path, encoder)
+    library = Library.open(path, encoder)
     library.stats()
     library.close()
     return path
@@ -70,7 +70,7 @@ def library(tmp_path: Path, seeded_dir: Path, encoder: CountingEncoder) -> Itera
     """A private library that starts with the built-in article."""
     path = tmp_path / "data"
     shutil.copytree(seeded_dir, path)
-    lib = Library(path, encoder)
+    lib = Library.open(path, encoder)
     yield lib
     lib.close()
 
@@ -95,7 +95,7 @@ def reuters_dir(tmp_path_factory: pytest.TempPathFactory, seeded_dir: Path, enco
     base = tmp_path_factory.mktemp("reuters")
     path = base / "data"
     shutil.copytree(seeded_dir, path)
-    library = Library(path, encoder)
+    library = Library.open(path, encoder)
     library.import_articles(read_import_file(reuters_subset_csv(base / "subset.csv")))
     library.close()
     return path
@@ -104,6 +104,6 @@ def reuters_dir(tmp_path_factory: pytest.TempPathFactory, seeded_dir: Path, enco
 @pytest.fixture
 def reuters(reuters_dir: Path, encoder: CountingEncoder) -> Iterator[Library]:
     """The Reuters library, opened read-only by convention."""
-    lib = Library(reuters_dir, encoder)
+    lib = Library.open(reuters_dir, encoder)
     yield lib
     lib.close()

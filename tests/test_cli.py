@@ -138,7 +138,7 @@ def test_add_list_ask_remove_round_trip(data_dir: Path, tmp_path: Path, encoder)
     assert added.stdout.strip() == "Added article #2 (2 passages): Ohio to test voting machines twice"
     listed = [json.loads(line) for line in run_cli("list", "--json", data_dir=data_dir).stdout.splitlines()]
     assert [a["id"] for a in listed] == [1, 2] and listed[1]["source"] == "Columbus Dispatch"
-    library = Library(data_dir, encoder)
+    library = Library.open(data_dir, encoder)
     quote = library.ask("how much will the ohio audits cost").quotes[0]
     assert "$4 million" in quote.text and quote.url == "https://example.com/ohio" and quote.published == "2018-01-15"
     library.close()
@@ -166,13 +166,13 @@ def test_acknowledged_add_survives_kill(data_dir: Path, tmp_path: Path, encoder)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert line.startswith("Added article #2")
-    library = Library(data_dir, encoder)
+    library = Library.open(data_dir, encoder)
     assert library.store.integrity_check() == "ok"
     assert [a.title for a in library.list_articles()] == [
         "Washington accuses Tehran, Moscow of attempts to interfere in the campaign",
         "Ohio audits",
     ]
-    assert len(library.index) == library.store.counts()[1]
+    assert library.vectors.size() == library.store.counts()[1]
     assert "LaRose" in "".join(q.text for q in library.ask("who is the ohio secretary of state").quotes)
     library.close()
 

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from index.faiss_search import faiss_index
 from index.library import Library
 from tests.conftest import REPO, REUTERS
 
@@ -53,14 +54,14 @@ def reuters_slices(tmp_path: Path, rounds: int) -> list[Path]:
 
 def check_consistent(data_dir: Path, encoder, added: dict[int, int], removed: set[int]) -> None:
     """What a restart must see: a healthy file, every acknowledged change, and indexes equal to the database."""
-    library = Library(data_dir, encoder)
+    library = Library.open(data_dir, encoder)
     try:
         assert library.store.integrity_check() == "ok"
         with sqlite3.connect(data_dir / "articles.sqlite3") as db:
             db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('integrity-check')")
             fts_rows = db.execute("SELECT COUNT(*) FROM passages_fts").fetchone()[0]
             passage_ids = {r[0] for r in db.execute("SELECT id FROM passages")}
-        assert set(library.index.ids().tolist()) == passage_ids  # start-up recovery made FAISS match
+        assert set(faiss_index(library.vectors).ids().tolist()) == passage_ids  # start-up recovery made FAISS match
         assert fts_rows == len(passage_ids)
         listed = {a.id for a in library.list_articles()}
         for round_number, article_id in added.items():
@@ -69,7 +70,7 @@ def check_consistent(data_dir: Path, encoder, added: dict[int, int], removed: se
             assert any(q.article_id == article_id for q in quotes), f"#{article_id} is not quotable"
         for article_id in removed:
             assert article_id not in listed, f"acknowledged remove #{article_id} came back"
-            found = library.store.lexical_search("Zarqovia", 200, None)
+            found = library.lexical.search("Zarqovia", 200, None)
             owners = {p.article_id for p in library.store.passages_by_id(pid for pid, _ in found).values()}
             assert article_id not in owners
     finally:

@@ -22,8 +22,9 @@ import yarl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corpus.errors import BadInput
 from corpus.fetching import FetchRefused, internet_name, literal_address, public_only, vet
-from corpus.readers import MAX_FIELD_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS, BadInput, RowError, read_import_file
+from corpus.readers import MAX_FIELD_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS, RowError, read_import_file
 
 cells = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=300)
 rows = st.lists(st.tuples(cells, cells, cells), max_size=12)

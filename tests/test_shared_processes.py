@@ -48,8 +48,10 @@ from pathlib import Path
 from typing import Any
 
 from corpus.readers import read_import_file
-from corpus.store import content_hash
-from index.library import DATABASE, Library
+from corpus.records import content_hash
+from index.factory import DATABASE
+from index.faiss_search import faiss_index
+from index.library import Library
 from index.vectors import MANIFEST, load_index
 from tests.bot.standin import Call, Guild, StandInDiscord
 from tests.bot.test_bot_process import TOKEN, Bot
@@ -272,9 +274,9 @@ def lineage(data_dir: Path) -> str | None:
 def check_consistent(data_dir: Path, encoder: Any, ledger: Ledger) -> int:
     """Healthy files, every acknowledged change, both indexes equal to the database, meaning found; return the passages."""
     before = encoder.encoded
-    library = Library(data_dir, encoder)
+    library = Library.open(data_dir, encoder)
     try:
-        index_ids = set(library.index.ids().tolist())
+        index_ids = set(faiss_index(library.vectors).ids().tolist())
         assert encoder.encoded == before, "catching the index up re-embedded passages"
         assert library.store.integrity_check() == "ok"
         with closing(sqlite3.connect(data_dir / DATABASE, timeout=30)) as db:
@@ -300,11 +302,11 @@ def check_consistent(data_dir: Path, encoder: Any, ledger: Ledger) -> int:
             assert any(q.article_id == article_id for q in answer.quotes), f"#{article_id} is not quotable"
         for article_id, article in ledger.removed.items():
             assert article_id not in articles, f"acknowledged remove #{article_id} came back"
-            assert not library.store.lexical_ranking(article.name, 5), f"{article.name} is still in a passage"
+            assert not library.lexical.ranking(article.name, 5), f"{article.name} is still in a passage"
         assert ledger.imported <= hashes, "an acknowledged import's article is missing"
         # No stored passage holds a word of the question (nor a near spelling): only FAISS can find an answer.
         assert library.spelled(MEANING_QUESTION) == MEANING_QUESTION
-        assert not library.store.lexical_ranking(MEANING_QUESTION, 5)
+        assert not library.lexical.ranking(MEANING_QUESTION, 5)
         query = encoder.encode([MEANING_QUESTION])[0]
         found = library.candidates(library.spelled(MEANING_QUESTION), query, raccoons + 3, None)
         for article_id, article in ledger.live.items():

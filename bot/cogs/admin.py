@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot.checks import admin_only
 from bot.rendering import escaped
-from corpus.readers import BadInput
+from corpus.errors import BadInput
 
 if TYPE_CHECKING:
     from bot.app import NewsBot

@@ -10,10 +10,9 @@ from discord.ext import commands
 
 from bot.checks import moderator_only
 from bot.rendering import article_embed, article_list_embed, escaped, shorten
-from corpus.extraction import Extracted, check_file_type, make_article
-from corpus.fetching import fetch_page
-from corpus.readers import BadInput, parse_date, read_text
-from corpus.store import Article
+from corpus.errors import BadInput
+from corpus.ingest import Details
+from corpus.records import Article
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -24,10 +23,6 @@ PER_PAGE = 10
 def plural(n: int, noun: str) -> str:
     """ "1 passage", "2 passages"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _size(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} KB"
 
 
 class ArticlePages(discord.ui.View):
@@ -117,34 +112,17 @@ class Articles(commands.Cog):
         """Add an article to this server's articles and say what was added."""
         if sum(x is not None for x in (text, file, url)) != 1:
             raise BadInput("give exactly one of text, file or url")
-        published = parse_date(date, strict=True)
-        limit = self.bot.settings.max_file_bytes
-        if file is not None:
-            check_file_type(file.filename)
-            if file.size > limit:  # checked before downloading anything
-                raise BadInput(f"{file.filename} is {_size(file.size)}; the limit is {_size(limit)}")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         core = self.bot.core
+        details = Details(title, source, date, url, str(interaction.user.id), interaction.guild_id)
+        if file is not None:
+            core.check_upload(file.filename, file.size)  # before downloading anything
+        await interaction.response.defer(ephemeral=True, thinking=True)
         if url is not None:
-            if not replace:
-                await core.refuse_known_url(url, guild_id=interaction.guild_id)
-            page = await fetch_page(url, policy=self.bot.settings.address_policy)
-            extracted = await core.extract_page(page)
+            added = await core.add_url(url, details, replace=replace)
         elif file is not None:
-            extracted = await core.extract_file(file.filename, await file.read(), max_bytes=limit)
+            added = await core.add_upload(file.filename, await file.read(), details, replace=replace)
         else:
-            document = read_text((text or "").encode(), "the pasted text")
-            extracted = Extracted(text=document.text, title=document.suggested_title)
-        article = make_article(
-            extracted,
-            title=title,
-            source=source,
-            published=published,
-            url=url,
-            added_by=str(interaction.user.id),
-            guild_id=interaction.guild_id,
-        )
-        added = await core.add_article(article, replace=replace)
+            added = await core.add_text(text or "", details, replace=replace)
         verb = "Replaced" if added.replaced else "Added"
         await interaction.followup.send(
             f"{verb} article #{added.id} “{escaped(added.title, 200)}” ({plural(added.passages, 'passage')}).",

@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.rendering import answer_embed, escape_text, message_text, no_more_sources_embed
-from corpus.readers import BadInput
+from corpus.errors import BadInput
 from index.answers import Answer
 
 if TYPE_CHECKING:

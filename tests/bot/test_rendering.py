@@ -14,7 +14,7 @@ from bot.rendering import (
     marked_quote,
     quote_field,
 )
-from corpus.store import Article
+from corpus.records import Article
 from index.answers import Answer, Quote
 
 text_strategy = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=6000)

@@ -125,7 +125,7 @@ def test_short_real_sentences_stay_with_the_paragraph_before() -> None:
 
 def test_short_article_of_one_sentence_is_accepted(library) -> None:
     """A two-paragraph article, the headline and one 7-word sentence, is stored instead of refused."""
-    from corpus.store import NewArticle
+    from corpus.records import NewArticle
 
     title = "State of Washington swears in first Native American Jewish Supreme Court justice"
     added = library.add_article(NewArticle(title, f"{title}\n\nHer appointment was announced in December 2019."))

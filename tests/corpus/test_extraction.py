@@ -16,9 +16,9 @@ from html import escape
 import pytest
 from aiohttp import web
 
+from corpus.errors import BadInput
 from corpus.extraction import Extracted, checked_date, checked_source, checked_title, extract_page
 from corpus.fetching import allow_all, fetch_page
-from corpus.readers import BadInput
 from tests.corpus.real_snippets import HAITIAN_TIMES, NATION_NEWS
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import pytest
 from aiohttp import web
 
+from corpus.errors import BadInput
 from corpus.extraction import extract_file, extract_page, make_article
 from corpus.fetching import FetchRefused, allow_all, fetch_page, literal_address, public_only, vet
-from corpus.readers import BadInput
-from corpus.store import normalise_url
+from corpus.records import normalise_url
 
 ARTICLE_HTML = """<!doctype html>
 <html lang="en"><head>
@@ -378,7 +378,7 @@ def test_cli_adds_a_page_by_url_and_catches_the_duplicate(site: Site, tmp_path, 
         and "Georgia to replace touchscreen voting machines" in added.stdout
     )
     assert again.returncode == 1 and again.stderr == "error: already in the articles as #2\n"
-    library = Library(data_dir, encoder)
+    library = Library.open(data_dir, encoder)
     quotes = library.ask("how much money is set aside for georgia's new voting machines").quotes
     assert any("$150 million" in q.text for q in quotes)
     quote = quotes[0]
@@ -424,10 +424,10 @@ def test_cli_replace_updates_in_place(tmp_path, seeded_dir, encoder) -> None:
     assert refused.returncode == 1 and "already in the articles as #2" in refused.stderr
     replaced = run_cli("add", str(page), "--url", url, "--replace", data_dir=data_dir)
     assert replaced.returncode == 0 and replaced.stdout.startswith("Replaced article #2 (")
-    library = Library(data_dir, encoder)
+    library = Library.open(data_dir, encoder)
     text = "\n".join(q.text for q in library.ask("how much money for georgia's new voting machines", k=5).quotes)
     assert "$107 million" in text and "$150 million" not in text
-    assert len(library.index) == library.store.counts()[1] and [a.id for a in library.list_articles()] == [1, 2]
+    assert library.vectors.size() == library.store.counts()[1] and [a.id for a in library.list_articles()] == [1, 2]
     library.close()
 
 

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 import index.vectors
-from corpus.store import NewArticle, StoreError
+from corpus.errors import StoreError
+from corpus.records import NewArticle
+from corpus.sqlite.articles import SqliteArticleStore
+from corpus.sqlite.database import Database
 from index.library import Library
 from index.vectors import MANIFEST
 
@@ -22,15 +25,17 @@ TEXT = (
 def test_database_full_changes_nothing(library: Library, encoder) -> None:
     """When SQLite reports a full disk mid-add, the add fails with one sentence and nothing is stored."""
     before = (library.store.counts(), library.store.generation())
-    pages = library.store._db.execute("PRAGMA page_count").fetchone()[0]
-    library.store._db.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: a full disk
+    store = library.store
+    assert isinstance(store, SqliteArticleStore)
+    pages = store.db.connection.execute("PRAGMA page_count").fetchone()[0]
+    store.db.connection.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: a full disk
     with pytest.raises(StoreError, match="is full; nothing was changed"):
         library.add_article(NewArticle("Lake County scanners", TEXT * 40))
     assert (library.store.counts(), library.store.generation()) == before
     library.close()
-    reopened = Library(library.data_dir, encoder)
+    reopened = Library.open(library.data_dir, encoder)
     assert reopened.store.integrity_check() == "ok" and reopened.store.counts() == before[0]
-    assert len(reopened.index) == before[0][1]
+    assert reopened.vectors.size() == before[0][1]
     reopened.close()
 
 
@@ -57,8 +62,8 @@ def test_index_save_failing_with_enospc_leaves_no_temp_file(
     assert (data_dir / MANIFEST).read_text() == manifest_before  # the old index is untouched
     assert not [p.name for p in data_dir.iterdir() if p.name.endswith(".tmp")]  # nothing half-written
     library.close()
-    reopened = Library(data_dir, encoder)
-    assert len(reopened.index) == reopened.store.counts()[1]  # rebuilt from the database at start
+    reopened = Library.open(data_dir, encoder)
+    assert reopened.vectors.size() == reopened.store.counts()[1]  # rebuilt from the database at start
     assert any(q.article_id == added.id for q in reopened.ask("how many scanners did lake county test").quotes)
     reopened.close()
 
@@ -77,8 +82,6 @@ def test_real_temp_file_is_removed_when_the_write_fails(tmp_path: Path) -> None:
 
 def test_sqlite_full_error_is_one_sentence(tmp_path: Path) -> None:
     """The store names the file when the disk is full."""
-    from corpus.store import PassageStore
-
-    store = PassageStore(tmp_path / "articles.sqlite3")
+    store = Database(tmp_path / "articles.sqlite3")
     error = store._explain(sqlite3.OperationalError("database or disk is full"))
     assert str(error) == f"the disk holding {tmp_path / 'articles.sqlite3'} is full; nothing was changed"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from corpus.store import NewArticle, StoreError
-from index.library import DuplicateArticle, Library, UnknownArticle
+from corpus.errors import DuplicateArticle, StoreError, UnknownArticle
+from corpus.records import NewArticle
+from index.library import Library
 from index.vectors import MANIFEST
 
 HEINRICH = (
@@ -105,8 +106,8 @@ def test_number_and_name_answers_are_quoted_first(reuters: Library, question: st
 
 def test_misspelt_names_are_matched_to_words_the_articles_hold(reuters: Library) -> None:
     """A misspelt name still finds its passage; words spelt right, and unknown short words, are left alone."""
-    assert reuters.store.spelling_fixes("who did ratclife blame")["ratclife"] == "ratcliff"
-    assert reuters.store.spelling_fixes("what did Ratcliffe claim about the voters") == {}
+    assert reuters.lexical.spelling_fixes("who did ratclife blame")["ratclife"] == "ratcliff"
+    assert reuters.lexical.spelling_fixes("what did Ratcliffe claim about the voters") == {}
     answer = reuters.ask("who did ratclife blame for the voter data thing")
     assert answer.answered and answer.question == "who did ratclife blame for the voter data thing"
     assert "Tehran and Moscow" in quoted(answer)
@@ -129,7 +130,7 @@ def test_passages_stored_without_sentence_vectors_still_mark_and_rebuild_stores_
     library.close()
     with sqlite3.connect(data_dir / "articles.sqlite3") as db:
         db.execute("ALTER TABLE embeddings DROP COLUMN sentences")
-    old = Library(data_dir, encoder)
+    old = Library.open(data_dir, encoder)
     assert old.store.sentence_vectors([before.passage_id], encoder.name) == {}
     counted = encoder.encoded
     after = old.ask("who did Ratcliffe blame?").quotes[0]
@@ -145,12 +146,12 @@ def test_passages_stored_without_sentence_vectors_still_mark_and_rebuild_stores_
 
 def test_lexical_index_follows_adds_and_removes(library: Library) -> None:
     """The BM25 index changes in the same transaction as the passages: added words are found, removed ones gone."""
-    assert library.store.lexical_search("Quarrington", 5, None) == []
+    assert library.lexical.search("Quarrington", 5, None) == []
     added = library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH))
-    found = library.store.lexical_search("Quarrington", 5, None)
+    found = library.lexical.search("Quarrington", 5, None)
     assert {p.article_id for p in library.store.passages_by_id(pid for pid, _ in found).values()} == {added.id}
     library.remove_article(added.id)
-    assert library.store.lexical_search("Quarrington", 5, None) == []
+    assert library.lexical.search("Quarrington", 5, None) == []
 
 
 def test_marked_sentence_holds_the_answer(reuters: Library) -> None:
@@ -221,9 +222,9 @@ def test_damaged_index_rebuilt_from_stored_embeddings(library: Library, encoder,
         index_file.write_bytes(bytes(raw))
     else:
         (data_dir / MANIFEST).write_text("{not json")
-    reopened = Library(data_dir, encoder)
+    reopened = Library.open(data_dir, encoder)
     before = encoder.encoded
-    assert len(reopened.index) == reopened.store.counts()[1]
+    assert reopened.vectors.size() == reopened.store.counts()[1]
     assert encoder.encoded == before  # recovered from SQLite, nothing re-embedded
     assert "Quarrington" in quoted(reopened.ask("who is sponsoring the ballot armor act"))
     reopened.close()
@@ -235,7 +236,7 @@ def test_missing_database_is_never_a_silent_empty_corpus(library: Library, encod
     for name in ("articles.sqlite3", "articles.sqlite3-wal", "articles.sqlite3-shm"):
         (library.data_dir / name).unlink(missing_ok=True)
     with pytest.raises(StoreError, match=r"articles\.sqlite3 is missing .* restore BACKUP_FILE"):
-        Library(library.data_dir, encoder)
+        Library.open(library.data_dir, encoder)
     assert not (library.data_dir / "articles.sqlite3").exists()
 
 
@@ -249,8 +250,8 @@ def test_index_behind_database_is_rebuilt(library: Library, encoder, tmp_path: P
         p.unlink()
     for name, raw in stale.items():
         (data_dir / name).write_bytes(raw)
-    reopened = Library(data_dir, encoder)
-    assert len(reopened.index) == reopened.store.counts()[1]
+    reopened = Library.open(data_dir, encoder)
+    assert reopened.vectors.size() == reopened.store.counts()[1]
     assert "Quarrington" in quoted(reopened.ask("who is sponsoring the ballot armor act"))
     reopened.close()
 
@@ -258,5 +259,5 @@ def test_index_behind_database_is_rebuilt(library: Library, encoder, tmp_path: P
 def test_rebuild_reembeds_and_keeps_answers(library: Library) -> None:
     """A rebuild re-embeds every passage and the same question still finds the same quote."""
     count = library.rebuild()
-    assert count == library.store.counts()[1] == len(library.index)
+    assert count == library.store.counts()[1] == library.vectors.size()
     assert "Tehran and Moscow" in quoted(library.ask("who did Ratcliffe blame?"))

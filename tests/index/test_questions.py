@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from corpus.store import NewArticle
+from corpus.records import NewArticle
 from index.answers import acting
 from index.library import Library
 from index.questions import in_window, read_question

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from corpus.store import NewArticle, PassageStore, StoreError, restore_database
-from index.library import DATABASE, Library
+from corpus.errors import StoreError
+from corpus.records import NewArticle
+from corpus.sqlite.database import Database
+from corpus.sqlite.restore import restore_database
+from index.factory import DATABASE
+from index.faiss_search import faiss_index
+from index.library import Library
 from index.vectors import load_index
 
 # Shares no content word with BY_MEANING: only the dense index can find it for that question.
@@ -33,7 +38,7 @@ def shared(tmp_path: Path, seeded_dir: Path, encoder) -> Iterator[tuple[Library,
     """Two libraries over one data directory, as the bot and a CLI command would open it."""
     path = tmp_path / "data"
     shutil.copytree(seeded_dir, path)
-    bot, cli = Library(path, encoder), Library(path, encoder)
+    bot, cli = Library.open(path, encoder), Library.open(path, encoder)
     yield bot, cli
     bot.close()
     cli.close()
@@ -50,7 +55,7 @@ def test_a_change_by_another_process_is_answered_by_meaning(shared: tuple[Librar
     assert bot.ask("who did Ratcliffe blame?").answered  # the bot's index is loaded and in use
     added = cli.add_article(NewArticle("Florida unplugs tabulators", PELICAN))
     assert found_by_meaning(bot, added.id)
-    assert set(bot.index.ids().tolist()) == passage_ids(bot)
+    assert set(faiss_index(bot.vectors).ids().tolist()) == passage_ids(bot)
 
 
 def test_a_save_by_one_process_never_drops_another_process_s_passages(
@@ -64,7 +69,7 @@ def test_a_save_by_one_process_never_drops_another_process_s_passages(
     index, generation = load_index(tmp_path / "data", model=encoder.name, lineage=bot.store.lineage())
     assert generation == bot.store.generation()
     assert set(index.ids().tolist()) == passage_ids(bot)
-    fresh = Library(tmp_path / "data", encoder)
+    fresh = Library.open(tmp_path / "data", encoder)
     try:
         assert fresh.stats().indexed == fresh.stats().passages
         assert found_by_meaning(fresh, first.id)
@@ -79,27 +84,27 @@ def test_removes_and_rebuilds_elsewhere_reach_the_running_process(shared: tuple[
     added = cli.add_article(NewArticle("Florida unplugs tabulators", PELICAN))
     assert found_by_meaning(bot, added.id)
     cli.rebuild()
-    assert set(bot.index.ids().tolist()) == passage_ids(bot)
+    assert set(faiss_index(bot.vectors).ids().tolist()) == passage_ids(bot)
     cli.remove_article(added.id)
     assert not found_by_meaning(bot, added.id)
     assert all(q.article_id != added.id for q in bot.ask("were the tallahassee tabulating machines unplugged").quotes)
-    assert set(bot.index.ids().tolist()) == passage_ids(bot)
+    assert set(faiss_index(bot.vectors).ids().tolist()) == passage_ids(bot)
 
 
 def test_an_older_saved_index_is_caught_up_without_re_embedding(tmp_path: Path, seeded_dir: Path, encoder) -> None:
     """A process starting after others changed the database loads the saved index and applies the log."""
     path = tmp_path / "data"
     shutil.copytree(seeded_dir, path)
-    writer = Library(path, encoder)
+    writer = Library.open(path, encoder)
     writer.add_article(NewArticle("Florida unplugs tabulators", PELICAN))
     saved = writer.store.generation()
     writer.store.remove_article(writer.list_articles()[0].id, None)  # committed, but no index saved after it
     writer.close()
     before = encoder.encoded
-    reader = Library(path, encoder)
+    reader = Library.open(path, encoder)
     try:
         assert reader.store.generation() > saved
-        assert set(reader.index.ids().tolist()) == passage_ids(reader)
+        assert set(faiss_index(reader.vectors).ids().tolist()) == passage_ids(reader)
         assert encoder.encoded == before  # caught up from stored vectors, nothing embedded again
     finally:
         reader.close()
@@ -130,10 +135,10 @@ def test_a_restored_database_never_trusts_the_old_index(tmp_path: Path, library:
     restore_database(
         backup, data_dir / DATABASE, model=encoder.name, dim=lambda: encoder.dim
     )  # the index files stay, as after a kill before they are forgotten
-    restored = Library(data_dir, encoder)
+    restored = Library.open(data_dir, encoder)
     try:
         assert added.id not in {a.id for a in restored.list_articles()}
-        assert set(restored.index.ids().tolist()) == passage_ids(restored)
+        assert set(faiss_index(restored.vectors).ids().tolist()) == passage_ids(restored)
     finally:
         restored.close()
 
@@ -142,18 +147,19 @@ def test_the_log_is_trimmed_and_a_process_behind_it_reloads(
     tmp_path: Path, seeded_dir: Path, encoder, monkeypatch
 ) -> None:
     """Past the log's length the oldest changes go; a process older than what is left rebuilds from the database."""
-    import corpus.store
+    import corpus.sqlite.articles
 
-    monkeypatch.setattr(corpus.store, "LOG_ROWS", 2)
+    monkeypatch.setattr(corpus.sqlite.articles, "LOG_ROWS", 2)
     path = tmp_path / "data"
     shutil.copytree(seeded_dir, path)
-    behind, writer = Library(path, encoder), Library(path, encoder)
+    behind, writer = Library.open(path, encoder), Library.open(path, encoder)
     try:
         behind.stats()
+        reflected = behind.store.generation()
         for n in range(3):
             writer.add_article(NewArticle(f"Audit {n}", f"County {n} will audit voting machine number {n} in May."))
-        assert writer.store.changes_since(behind._generation, encoder.name) is None
-        assert set(behind.index.ids().tolist()) == passage_ids(behind)
+        assert writer.store.changes_since(reflected, encoder.name) is None
+        assert set(faiss_index(behind.vectors).ids().tolist()) == passage_ids(behind)
     finally:
         behind.close()
         writer.close()
@@ -161,11 +167,15 @@ def test_the_log_is_trimmed_and_a_process_behind_it_reloads(
 
 def test_store_logs_cascaded_removals(tmp_path: Path) -> None:
     """Removing an article logs each of its passages as removed (the foreign-key cascade fires the trigger)."""
-    store = PassageStore(tmp_path / "a.sqlite3")
+    store = Database(tmp_path / "a.sqlite3")
     try:
-        store._db.execute("INSERT INTO articles (title, added_at, content_hash, text) VALUES ('t', 'now', 'h', 'x')")
-        store._db.execute("INSERT INTO passages (article_id, position, start, end, text) VALUES (1, 0, 0, 1, 'x')")
-        store._db.execute("DELETE FROM articles WHERE id = 1")
-        assert store._db.execute("SELECT passage_id, op FROM passage_log").fetchall() == [(1, -1)]
+        store.connection.execute(
+            "INSERT INTO articles (title, added_at, content_hash, text) VALUES ('t', 'now', 'h', 'x')"
+        )
+        store.connection.execute(
+            "INSERT INTO passages (article_id, position, start, end, text) VALUES (1, 0, 0, 1, 'x')"
+        )
+        store.connection.execute("DELETE FROM articles WHERE id = 1")
+        assert store.connection.execute("SELECT passage_id, op FROM passage_log").fetchall() == [(1, -1)]
     finally:
         store.close()

@@ -11,6 +11,7 @@ import pytest
 
 import index.vectors as vectors
 from corpus.readers import read_import_file
+from index.faiss_search import faiss_index
 from index.library import Library
 from index.vectors import MANIFEST, FlatIndex, IVFIndex, load_index, save_index
 from tests.conftest import reuters_subset_csv
@@ -54,18 +55,18 @@ def test_library_switches_to_ivf_past_the_threshold_and_back(
     monkeypatch.setattr(vectors, "IVF_THRESHOLD", 60)
     path = tmp_path / "data"
     shutil.copytree(seeded_dir, path)
-    library = Library(path, encoder)
-    assert library.index.kind == "flat"
+    library = Library.open(path, encoder)
+    assert faiss_index(library.vectors).kind == "flat"
     library.import_articles(read_import_file(reuters_subset_csv(tmp_path / "subset.csv", others=5)))
-    assert library.index.kind == "ivf" and len(library.index) == library.store.counts()[1] >= 60
+    assert faiss_index(library.vectors).kind == "ivf" and library.vectors.size() == library.store.counts()[1] >= 60
     assert "Tehran and Moscow" in "\n".join(q.text for q in library.ask("who did Ratcliffe blame?").quotes)
     library.close()
 
     counted = encoder.encoded
-    reopened = Library(path, encoder)
-    assert reopened.index.kind == "ivf" and encoder.encoded == counted  # loaded as saved
+    reopened = Library.open(path, encoder)
+    assert faiss_index(reopened.vectors).kind == "ivf" and encoder.encoded == counted  # loaded as saved
     for article in reopened.list_articles()[1:]:
         reopened.remove_article(article.id)
-    assert reopened.index.kind == "flat" and len(reopened.index) == reopened.store.counts()[1] < 30
+    assert faiss_index(reopened.vectors).kind == "flat" and reopened.vectors.size() == reopened.store.counts()[1] < 30
     assert reopened.ask("who did Ratcliffe blame?").answered
     reopened.close()

@@ -1,4 +1,4 @@
-"""The SQLite store: one transaction per change, a generation per change, servers kept apart."""
+"""The embedded (SQLite) article store: one transaction per change, a generation per change, servers kept apart."""
 
 from __future__ import annotations
 
@@ -10,12 +10,22 @@ import numpy as np
 import pytest
 
 from corpus.chunking import Span
-from corpus.store import NewArticle, PassageStore, StoreError, restore_database
+from corpus.errors import StoreError
+from corpus.records import NewArticle
+from corpus.sqlite.articles import SqliteArticleStore
+from corpus.sqlite.database import Database
+from corpus.sqlite.lexical import Fts5Search
+from corpus.sqlite.restore import restore_database
 
 TEXT = "Officials said the voting machines passed every audit this year."
 
 
-def _add(store: PassageStore, title: str, guild: int | None = None, text: str = TEXT) -> int:
+def open_store(path: Path) -> SqliteArticleStore:
+    """The embedded article store over a database file."""
+    return SqliteArticleStore(Database(path))
+
+
+def _add(store: SqliteArticleStore, title: str, guild: int | None = None, text: str = TEXT) -> int:
     span = Span(0, len(text), text)
     [(article_id, _)] = store.add_articles(
         [(NewArticle(title, text, guild_id=guild), [span], np.ones((1, 4), np.float32), [None])], "m"
@@ -25,7 +35,7 @@ def _add(store: PassageStore, title: str, guild: int | None = None, text: str = 
 
 def test_changes_bump_generation_and_cascade(tmp_path: Path) -> None:
     """Adding and removing each bump the generation; removal takes passages and embeddings with it."""
-    store = PassageStore(tmp_path / "db.sqlite3")
+    store = open_store(tmp_path / "db.sqlite3")
     assert store.generation() == 0
     article_id = _add(store, "A")
     assert store.generation() == 1 and store.counts() == (1, 1)
@@ -36,7 +46,7 @@ def test_changes_bump_generation_and_cascade(tmp_path: Path) -> None:
 
 def test_ids_are_never_reused(tmp_path: Path) -> None:
     """After the newest article is removed, the next one gets a new id, never the removed one's."""
-    store = PassageStore(tmp_path / "db.sqlite3")
+    store = open_store(tmp_path / "db.sqlite3")
     first = _add(store, "A")
     store.remove_article(first, None)
     assert _add(store, "B", text=TEXT + " again") == first + 1
@@ -44,7 +54,7 @@ def test_ids_are_never_reused(tmp_path: Path) -> None:
 
 def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     """A batch that fails part-way stores none of its articles and keeps the generation."""
-    store = PassageStore(tmp_path / "db.sqlite3")
+    store = open_store(tmp_path / "db.sqlite3")
     good = (NewArticle("A", TEXT), [Span(0, 5, TEXT[:5])], np.ones((1, 4), np.float32), [None])
     bad = (NewArticle("B", TEXT), [Span(0, 5, TEXT[:5])], np.ones((2, 4), np.float32), [None, None])
     with pytest.raises(ValueError, match="exactly one embedding"):
@@ -54,7 +64,7 @@ def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
 
 def test_guilds_see_global_and_their_own_only(tmp_path: Path) -> None:
     """A server sees global articles and its own, never another server's."""
-    store = PassageStore(tmp_path / "db.sqlite3")
+    store = open_store(tmp_path / "db.sqlite3")
     glob, mine, theirs = (
         _add(store, "G", None, TEXT),
         _add(store, "Mine", 1, TEXT + " 1"),
@@ -71,12 +81,12 @@ def test_guilds_see_global_and_their_own_only(tmp_path: Path) -> None:
 
 def test_lexical_search_respects_servers_and_odd_input(tmp_path: Path) -> None:
     """BM25 search sees only what the server may see, and quotes or FTS operators in questions are harmless."""
-    store = PassageStore(tmp_path / "db.sqlite3")
+    store = open_store(tmp_path / "db.sqlite3")
     _add(store, "Theirs", 2, "The tabulators in Maricopa passed the audit.")
-    assert store.lexical_search("maricopa tabulators", 5, 1) == []
-    assert len(store.lexical_search("maricopa tabulators", 5, 2)) == 1
+    assert Fts5Search(store.db).search("maricopa tabulators", 5, 1) == []
+    assert len(Fts5Search(store.db).search("maricopa tabulators", 5, 2)) == 1
     for odd in ('"unbalanced quote', "NEAR(a b) OR AND NOT *", "the of and", ""):
-        store.lexical_search(odd, 5, 2)  # no exception
+        Fts5Search(store.db).search(odd, 5, 2)  # no exception
 
 
 def test_damaged_database_is_named(tmp_path: Path) -> None:
@@ -84,12 +94,12 @@ def test_damaged_database_is_named(tmp_path: Path) -> None:
     path = tmp_path / "articles.sqlite3"
     path.write_bytes(b"this is not sqlite" * 1000)
     with pytest.raises(StoreError, match=r"articles\.sqlite3.*restore it from a backup"):
-        PassageStore(path)
+        open_store(path)
 
 
 def test_restore_brings_an_older_backup_up_to_date(tmp_path: Path) -> None:
     """A backup from before the lexical index and sentence vectors restores; the restored copy has both."""
-    old = PassageStore(tmp_path / "old.sqlite3")
+    old = open_store(tmp_path / "old.sqlite3")
     _add(old, "Maricopa", text="The tabulators in Maricopa passed the audit.")
     old.close()
     with closing(sqlite3.connect(tmp_path / "old.sqlite3")) as db:
@@ -98,23 +108,23 @@ def test_restore_brings_an_older_backup_up_to_date(tmp_path: Path) -> None:
             " ALTER TABLE embeddings DROP COLUMN sentences;"
         )
     assert restore_database(tmp_path / "old.sqlite3", tmp_path / "db.sqlite3", model="m", dim=lambda: 4) is None
-    store = PassageStore(tmp_path / "db.sqlite3")
-    assert len(store.lexical_search("maricopa tabulators", 5, None)) == 1
+    store = open_store(tmp_path / "db.sqlite3")
+    assert len(Fts5Search(store.db).search("maricopa tabulators", 5, None)) == 1
     store.close()
 
 
 def test_refused_restore_leaves_nothing_behind(tmp_path: Path) -> None:
     """A backup of another model's embeddings is refused in one sentence; the database and its directory stay as they were."""
-    backup = PassageStore(tmp_path / "backup.sqlite3")
+    backup = open_store(tmp_path / "backup.sqlite3")
     _add(backup, "A")
     backup.close()
     data = tmp_path / "data"
     data.mkdir()
-    current = PassageStore(data / "db.sqlite3")
+    current = open_store(data / "db.sqlite3")
     _add(current, "B", text=TEXT + " B")
     current.close()
     before = sorted(data.iterdir())
     with pytest.raises(StoreError, match=r"backup\.sqlite3 holds 1 embeddings made by 'm', not by 'other'"):
         restore_database(tmp_path / "backup.sqlite3", data / "db.sqlite3", model="other", dim=lambda: 4)
     assert sorted(data.iterdir()) == before
-    assert [a.title for a in PassageStore(data / "db.sqlite3").list_articles(None)] == ["B"]
+    assert [a.title for a in open_store(data / "db.sqlite3").list_articles(None)] == ["B"]

@@ -1,0 +1,139 @@
+"""What the core hands around: articles before and after they are stored, passages, audit entries.
+
+Plain frozen dataclasses, the same whichever backend stores them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import numpy as np
+
+from corpus.chunking import Span
+
+#: One article to store: the article, its passages, their vectors and each passage's sentence vectors.
+ArticleRows = tuple["NewArticle", Sequence[Span], np.ndarray, Sequence[np.ndarray | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What happened to the embedded passages since some generation, up to ``generation``."""
+
+    generation: int
+    removed: np.ndarray  # passage ids to drop
+    embedded: np.ndarray  # passage ids to (re)place, with their vectors below
+    vectors: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """An article as a moderator or an import hands it in, before it is stored."""
+
+    title: str
+    text: str
+    source: str | None = None
+    url: str | None = None
+    published: str | None = None
+    added_by: str | None = None
+    guild_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A stored article's metadata."""
+
+    id: int
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    added_by: str | None
+    added_at: str
+    guild_id: int | None
+    content_hash: str
+    passage_count: int
+
+    def to_json(self) -> dict[str, object]:
+        """As ``list --json`` prints it."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "source": self.source,
+            "url": self.url,
+            "published": self.published,
+            "passages": self.passage_count,
+            "guild_id": self.guild_id,
+            "added_by": self.added_by,
+            "added_at": self.added_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One recorded moderator or admin action."""
+
+    id: int
+    at: str
+    guild_id: int | None
+    actor: str
+    action: str
+    target: str | None
+    outcome: str
+    detail: str | None
+
+    def to_json(self) -> dict[str, object]:
+        """As ``audit --json`` prints it."""
+        entry = asdict(self)
+        del entry["id"]
+        return entry
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPassage:
+    """A passage with the metadata a quote shows."""
+
+    id: int
+    article_id: int
+    position: int
+    start: int
+    end: int
+    text: str
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    guild_id: int | None
+
+
+def content_hash(text: str) -> str:
+    """Hash of the text with case, Unicode forms and whitespace normalised."""
+    normal = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+_TRACKING = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|igshid|_ga|_gl|ref|ref_src|cmpid|ocid|smid|sr_share)$",
+    re.IGNORECASE,
+)
+
+
+def normalise_url(url: str | None) -> str | None:
+    """The canonical form of a URL for duplicate checks: no tracking parameters, fragment or trailing slash."""
+    if not url or not url.strip():
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    netloc = (parts.hostname or "").lower()
+    if port and port != {"http": 80, "https": 443}.get(scheme):
+        netloc += f":{port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), query, "")) or None

@@ -1,0 +1,269 @@
+"""The SQLite file the embedded backend keeps everything in, shared by its parts.
+
+This database is the source of truth; every index is derived from it. Each change runs in one
+transaction and bumps a generation number, so a derived index can tell whether it is current.
+WAL mode with ``synchronous=FULL`` means that once a method returns, its change survives a crash
+or a kill. The article store (articles.py), the lexical search (lexical.py) and the activity log
+(activity.py) each use one :class:`Database`; the lexical index lives in the same file and the
+same transactions, so it can never disagree with the passages.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from corpus.errors import StoreError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+-- AUTOINCREMENT: an id is never reused, so "remove 7" can never hit a later article.
+CREATE TABLE IF NOT EXISTS articles (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    title        TEXT NOT NULL,
+    source       TEXT,
+    url          TEXT,
+    published    TEXT,
+    added_by     TEXT,
+    added_at     TEXT NOT NULL,
+    guild_id     INTEGER,            -- NULL: quoted everywhere (built-in, or added from the CLI)
+    content_hash TEXT NOT NULL,
+    text         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
+CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+CREATE TABLE IF NOT EXISTS passages (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position   INTEGER NOT NULL,
+    start      INTEGER NOT NULL,
+    end        INTEGER NOT NULL,
+    text       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
+-- The lexical index lives in the same file and the same transactions: it can never disagree.
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+    text, content='passages', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+);  -- the tokenizer is TOKENIZER below
+CREATE TRIGGER IF NOT EXISTS passages_fts_insert AFTER INSERT ON passages BEGIN
+    INSERT INTO passages_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS passages_fts_delete AFTER DELETE ON passages BEGIN
+    INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TABLE IF NOT EXISTS answers (      -- what the bot showed, so buttons and votes can refer to it
+    id          INTEGER PRIMARY KEY,
+    guild_id    INTEGER,
+    user_id     TEXT,
+    question    TEXT NOT NULL,
+    passage_ids TEXT NOT NULL,              -- JSON list, in the order shown
+    asked_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS votes (
+    answer_id INTEGER NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
+    user_id   TEXT NOT NULL,
+    vote      INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+    voted_at  TEXT NOT NULL,
+    PRIMARY KEY (answer_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS audit (        -- every moderator and admin action, refused ones too
+    id       INTEGER PRIMARY KEY,
+    at       TEXT NOT NULL,
+    guild_id INTEGER,
+    actor    TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    target   TEXT,
+    outcome  TEXT NOT NULL,
+    detail   TEXT
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
+    model      TEXT NOT NULL,
+    dim        INTEGER NOT NULL,
+    vector     BLOB NOT NULL,
+    sentences  BLOB             -- the passage's sentences' vectors (sentences x dim), for marking
+);
+-- What each committed change did to the embedded passages, so every process that holds an index
+-- of them (the bot, a CLI command, another shard) can catch up before it answers or saves. Written
+-- by triggers, so no change can forget it; `generation` is the one the change commits as.
+CREATE TABLE IF NOT EXISTS passage_log (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    generation INTEGER NOT NULL,
+    passage_id INTEGER NOT NULL,
+    op         INTEGER NOT NULL      -- 1: (re-)embedded, take its vector; -1: removed
+);
+CREATE INDEX IF NOT EXISTS passage_log_generation ON passage_log(generation);
+CREATE TRIGGER IF NOT EXISTS passage_log_embedded AFTER INSERT ON embeddings BEGIN
+    INSERT INTO passage_log (generation, passage_id, op)
+    SELECT CAST(value AS INTEGER) + 1, new.passage_id, 1 FROM meta WHERE key = 'generation';
+END;
+CREATE TRIGGER IF NOT EXISTS passage_log_removed AFTER DELETE ON passages BEGIN
+    INSERT INTO passage_log (generation, passage_id, op)
+    SELECT CAST(value AS INTEGER) + 1, old.id, -1 FROM meta WHERE key = 'generation';
+END;
+"""
+
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+#: Which articles a server sees: its own and the global ones (``a`` is the articles table).
+VISIBLE = "(a.guild_id IS NULL OR a.guild_id = :guild)"
+REQUIRED_TABLES = {"meta", "articles", "passages", "embeddings"}
+
+
+def visible_ids(db: Database, passage_ids: list[int], guild_id: int | None) -> set[int]:
+    """Which of these passages ``guild_id`` may see."""
+    seen: set[int] = set()
+    for i in range(0, len(passage_ids), 500):
+        chunk = passage_ids[i : i + 500]
+        named = {f"p{n}": int(pid) for n, pid in enumerate(chunk)}
+        rows = db.query(
+            "SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id"
+            f" WHERE p.id IN ({','.join(':' + name for name in named)}) AND {VISIBLE}",
+            named | {"guild": guild_id},
+        )
+        seen.update(int(r[0]) for r in rows)
+    return seen
+
+
+class Database:
+    """One SQLite file, safe to share between threads; every write goes through :meth:`write`."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (creating if needed) the database at ``path``."""
+        self.path = path
+        self.lock = threading.RLock()
+        # Held shared while open, so that `restore` can tell that some process still uses the database.
+        self._users = open_users_lock(path, fcntl.LOCK_SH) if str(path) != ":memory:" else None
+        try:
+            self.connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute("PRAGMA synchronous=FULL")
+            self.connection.execute("PRAGMA foreign_keys=ON")
+            self.connection.execute("PRAGMA busy_timeout=10000")
+            had_fts = bool(
+                self.connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'passages_fts'").fetchall()
+            )
+            self.connection.executescript(SCHEMA)
+            columns = {r[1] for r in self.connection.execute("PRAGMA table_info(embeddings)")}
+            if "sentences" not in columns:  # a database from before sentence vectors; `rebuild` fills them
+                self.connection.execute("ALTER TABLE embeddings ADD COLUMN sentences BLOB")
+            if not had_fts:  # a database from before the lexical index: fill it once
+                self.connection.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
+            self.connection.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+            # Which database this is, for the indexes derived from it; a restored copy gets a new one.
+            self.connection.execute("INSERT OR IGNORE INTO meta VALUES ('lineage', ?)", (uuid.uuid4().hex,))
+            # Changes before the log existed (an older database) are not in it: anyone behind reloads.
+            self.connection.execute(
+                "INSERT OR IGNORE INTO meta SELECT 'log_floor', value FROM meta WHERE key = 'generation'"
+            )
+        except sqlite3.DatabaseError as exc:
+            if self._users:
+                self._users.close()
+            raise StoreError(
+                f"the database {path} is damaged or not a database ({exc}); move it aside and restore it"
+                " from a backup with `python run_bot.py restore BACKUP_FILE`"
+            ) from exc
+
+    def close(self) -> None:
+        """Close the database."""
+        with self.lock:
+            self.connection.close()
+            if self._users:
+                self._users.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction that bumps the generation; it commits whole or not at all."""
+        with self.lock:
+            try:
+                self.connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.connection
+                    self.connection.execute(
+                        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+                    )
+                    self.connection.execute("COMMIT")
+                except BaseException:
+                    if self.connection.in_transaction:
+                        self.connection.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                raise self._explain(exc) from exc
+
+    def _explain(self, exc: sqlite3.OperationalError) -> StoreError:
+        """One sentence for a failed write: a full disk, a busy database, or what SQLite said."""
+        message = str(exc).lower()
+        if "full" in message:
+            return StoreError(f"the disk holding {self.path} is full; nothing was changed")
+        if "locked" in message or "busy" in message:
+            return StoreError(f"{self.path} is busy with another writer; nothing was changed, try again")
+        return StoreError(f"could not write to {self.path} ({exc}); nothing was changed")
+
+    def query(self, sql: str, params: Sequence[object] | dict[str, object] = ()) -> list[tuple]:
+        """The rows of one read."""
+        with self.lock:
+            return self.connection.execute(sql, params).fetchall()
+
+    # -- metadata ---------------------------------------------------------------------
+
+    def generation(self) -> int:
+        """The number of changes ever committed; derived indexes record it."""
+        return int(self.query("SELECT value FROM meta WHERE key = 'generation'")[0][0])
+
+    def lineage(self) -> str:
+        """The identity of this database; an index records it and is trusted only by the same database."""
+        return self.get_meta("lineage") or ""
+
+    def get_meta(self, key: str) -> str | None:
+        """A stored setting, or None."""
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a setting (without bumping the generation)."""
+        with self.lock:
+            self.connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- articles ---------------------------------------------------------------------
+
+    # -- backups ----------------------------------------------------------------------
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the database, taken online (writers may carry on meanwhile)."""
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            with self.lock, sqlite3.connect(tmp) as copy:
+                self.connection.backup(copy)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def integrity_check(self) -> str:
+        """SQLite's own verdict on the file: "ok" when healthy."""
+        return str(self.query("PRAGMA integrity_check")[0][0])
+
+
+def open_users_lock(database: Path, how: int) -> IO[bytes]:
+    """The lock file beside ``database``, locked ``how`` (fcntl.LOCK_SH by users, LOCK_EX by restore).
+
+    The kernel drops the lock when its holder exits, killed or not, so a crash never leaves it stuck.
+    """
+    handle = open(f"{database}.lock", "ab")  # noqa: SIM115 - held open for the store's lifetime
+    try:
+        fcntl.flock(handle.fileno(), how)
+    except BaseException:
+        handle.close()
+        raise
+    return handle

@@ -1,0 +1,194 @@
+"""The parts the core is composed of, each behind a small typed interface.
+
+:class:`index.library.Library` is handed one of each by :mod:`index.factory`, which picks the
+backend from the settings; it never builds a concrete part itself. The embedded backend is
+SQLite (``corpus/sqlite/``) with FAISS files beside it (``index/faiss_search.py``); a server
+backend supplies the same four parts over one database.
+
+- the **article store** holds articles, passages and their embeddings, and is the source of
+  truth: every change is one transaction that bumps its generation number;
+- the **lexical search** ranks passages by the question's words (BM25);
+- the **vector search** ranks passages by meaning, and answers from every change any process
+  has committed (``catch_up``);
+- the **activity log** keeps the answers shown, votes on them and the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from corpus.records import Article, ArticleRows, AuditEntry, Changes, StoredPassage
+
+
+class ArticleStore(Protocol):
+    """Articles, passages and their embeddings: the source of truth."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+    def generation(self) -> int:
+        """How many changes have ever been committed."""
+
+    def lineage(self) -> str:
+        """The identity of this database (a restored copy gets a new one)."""
+
+    def get_meta(self, key: str) -> str | None:
+        """A stored setting, or None."""
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a setting."""
+
+    def find_duplicate(self, text: str, url: str | None, guild_id: int | None) -> int | None:
+        """An article ``guild_id`` sees with the same text or canonical URL."""
+
+    def add_articles(self, batch: Sequence[ArticleRows], model: str) -> list[tuple[int, list[int]]]:
+        """Store articles with passages and embeddings in one transaction; (id, passage ids) each."""
+
+    def replace_article(self, article_id: int, rows: ArticleRows, model: str) -> tuple[list[int], list[int]]:
+        """Swap an article's text and passages in one transaction; (old, new) passage ids."""
+
+    def remove_article(self, article_id: int, guild_id: int | None) -> tuple[Article, list[int]] | None:
+        """Delete an article ``guild_id`` sees; it and its passage ids, or None."""
+
+    def get_article(self, article_id: int, guild_id: int | None) -> Article | None:
+        """One article ``guild_id`` sees."""
+
+    def list_articles(self, guild_id: int | None) -> list[Article]:
+        """Every article ``guild_id`` sees, oldest first."""
+
+    def count_articles(self, guild_id: int | None) -> int:
+        """How many articles ``guild_id`` sees."""
+
+    def article_text(self, article_id: int) -> str:
+        """An article's full verbatim text."""
+
+    def article_passages(self, article_id: int) -> list[StoredPassage]:
+        """An article's passages in reading order."""
+
+    def passages_by_id(self, passage_ids: Iterable[int]) -> dict[int, StoredPassage]:
+        """The passages that still exist, by id."""
+
+    def visible_passages(self, passage_ids: Iterable[int], guild_id: int | None) -> dict[int, StoredPassage]:
+        """The passages ``guild_id`` may see, by id."""
+
+    def visible_ids(self, passage_ids: Iterable[int], guild_id: int | None) -> set[int]:
+        """Which of these passages ``guild_id`` may see."""
+
+    def all_passage_texts(self) -> list[tuple[int, str]]:
+        """Every passage's id and text (for re-embedding)."""
+
+    def snapshot(self, model: str) -> tuple[int, np.ndarray, np.ndarray]:
+        """(generation, passage ids, vectors) of every embedding by ``model``, read at one moment."""
+
+    def changes_since(self, generation: int, model: str) -> Changes | None:
+        """What happened to the embedded passages after ``generation``; None when no longer known."""
+
+    def trim_log(self) -> None:
+        """Forget the oldest changes once there are many."""
+
+    def embedding_models(self) -> dict[str, int]:
+        """How many passages each model has embedded."""
+
+    def replace_embeddings(
+        self, passage_ids: np.ndarray, vectors: np.ndarray, sentence_vectors: Sequence[np.ndarray], model: str
+    ) -> None:
+        """Swap in new embeddings for every passage in one transaction."""
+
+    def sentence_vectors(self, passage_ids: Sequence[int], model: str) -> dict[int, np.ndarray]:
+        """Each passage's stored sentence vectors, by id."""
+
+    def lede_vectors(self, article_ids: Iterable[int], model: str) -> dict[int, np.ndarray]:
+        """The vector of each article's first passage, by article id."""
+
+    def publication_dates(self) -> list[str]:
+        """Every distinct publication date the articles carry."""
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, passages)."""
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy, taken while writers carry on."""
+
+    def integrity_check(self) -> str:
+        """The engine's own verdict: "ok" when healthy."""
+
+
+class LexicalSearch(Protocol):
+    """Passages ranked by the question's words."""
+
+    def ranking(self, question: str, k: int) -> list[tuple[int, float]]:
+        """The ``k`` best (passage id, BM25) of every server, best first."""
+
+    def search(self, question: str, k: int, guild_id: int | None) -> list[tuple[int, float]]:
+        """The ``k`` best (passage id, BM25) that ``guild_id`` may see, best first."""
+
+    def spelling_fixes(self, question: str) -> dict[str, str]:
+        """Misspelt words mapped to the closest term the passages hold."""
+
+    def missing_words(self, question: str) -> list[str]:
+        """The question's content words that no passage holds."""
+
+
+class VectorSearch(Protocol):
+    """Passages ranked by meaning, reflecting every committed change of every process."""
+
+    def search(self, vector: np.ndarray, k: int, guild_id: int | None) -> list[tuple[int, float]]:
+        """The ``k`` nearest (passage id, cosine) that ``guild_id`` may see, best first."""
+
+    def size(self) -> int:
+        """How many passages are searchable."""
+
+    def catch_up(self) -> None:
+        """Take in every change committed since the last call, by any process."""
+
+    def commit(self) -> None:
+        """After this process changed the articles: catch up and persist whatever must be."""
+
+    def reload(self) -> None:
+        """After every passage was re-embedded: start afresh from the stored embeddings."""
+
+
+class ActivityLog(Protocol):
+    """What the bot showed, what people thought of it, and what moderators and admins did."""
+
+    def log_answer(self, guild_id: int | None, user_id: str | None, question: str, passage_ids: list[int]) -> int:
+        """Record a shown answer; its id."""
+
+    def logged_answer(self, answer_id: int) -> tuple[int | None, str, list[int]] | None:
+        """(guild, question, passage ids shown) of a recorded answer."""
+
+    def record_vote(self, answer_id: int, user_id: str, vote: int) -> None:
+        """Store or change one person's vote."""
+
+    def votes(self, answer_id: int) -> dict[str, int]:
+        """Every vote on an answer, by user."""
+
+    def log_action(
+        self,
+        *,
+        guild_id: int | None,
+        actor: str,
+        action: str,
+        target: str | None,
+        outcome: str,
+        detail: str | None = None,
+    ) -> None:
+        """Record who did what, where, and how it ended."""
+
+    def audit_log(self, guild_id: int | None, *, limit: int = 50, everywhere: bool = False) -> list[AuditEntry]:
+        """The latest actions, newest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """One of each part, over one data set."""
+
+    store: ArticleStore
+    lexical: LexicalSearch
+    vectors: VectorSearch
+    activity: ActivityLog
