@@ -19,15 +19,8 @@ from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
-from corpus.errors import StoreError
-from corpus.readers import (
-    MAX_QUESTION_BYTES,
-    BadInput,
-    excerpt,
-    read_import_file,
-    read_stream,
-    read_text,
-)
+from corpus.errors import BadInput, StoreError
+from corpus.readers import MAX_QUESTION_BYTES, excerpt, read_import_file, read_stream, read_text
 
 if TYPE_CHECKING:  # the model and the index load only for the commands that need them
     from index.encoder import SentenceTransformerEncoder

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from corpus.errors import BadInput
 from corpus.readers import (
     MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,
     MAX_TITLE_CHARS,
-    BadInput,
     RowError,
     outlet_from_dateline,
     parse_date,
