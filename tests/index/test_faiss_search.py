@@ -1,4 +1,4 @@
-"""Several libraries (as several processes hold them) over one data directory: one truth, no lost index entries."""
+"""The FAISS vector search shared by several libraries (as several processes hold them): one truth, no lost entries."""
 
 from __future__ import annotations
 
