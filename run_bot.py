@@ -7,6 +7,7 @@ core the Discord bot calls. Without a command it starts the Discord bot.
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import json
 import logging
@@ -20,11 +21,12 @@ from typing import TYPE_CHECKING
 from dotenv import load_dotenv
 
 from corpus.errors import BadInput, StoreError
-from corpus.readers import MAX_QUESTION_BYTES, excerpt, read_import_file, read_stream, read_text
+from corpus.readers import MAX_QUESTION_BYTES, plural, read_import_file, read_stream, read_text
 
 if TYPE_CHECKING:  # the model and the index load only for the commands that need them
     from index.encoder import SentenceTransformerEncoder
     from index.library import Library
+    from index.settings import Settings
 
 log = logging.getLogger("run_bot")
 
@@ -34,34 +36,38 @@ To ask from the command line: python run_bot.py ask "who did Ratcliffe blame?"\
 """
 
 
+@functools.cache
+def current_settings() -> Settings:
+    """The settings (index/settings.py), read from the environment once; ``main`` loads .env into it first."""
+    from index.settings import Settings
+
+    return Settings()
+
+
 def _data_dir(args: argparse.Namespace) -> Path:
-    return Path(getattr(args, "data_dir", None) or os.environ.get("BOT_DATA_DIR") or "data")
+    """``--data-dir``, else BOT_DATA_DIR, else ./data."""
+    return Path(getattr(args, "data_dir", None) or current_settings().bot_data_dir)
 
 
 def configured_encoder() -> SentenceTransformerEncoder:
-    """The model the environment names (MODEL_NAME, MODEL_PRECISION); it loads when first used."""
-    from index.encoder import DEFAULT_MODEL, PRECISIONS, SentenceTransformerEncoder
+    """The model the settings name (MODEL_NAME, MODEL_PRECISION); it loads when first used."""
+    from index.encoder import SentenceTransformerEncoder
 
-    precision = os.environ.get("MODEL_PRECISION") or "auto"
-    if precision not in PRECISIONS:
-        raise BadInput(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, not {excerpt(precision)}")
-    return SentenceTransformerEncoder(os.environ.get("MODEL_NAME") or DEFAULT_MODEL, precision=precision)
+    settings = current_settings()
+    return SentenceTransformerEncoder(settings.model_name, precision=settings.model_precision)
 
 
 def open_library(args: argparse.Namespace, encoder: SentenceTransformerEncoder | None = None) -> Library:
-    """The core over the chosen data directory, configured from the environment."""
-    from index.library import DEFAULT_MIN_SCORE, Library
+    """The core over the chosen data directory, configured by the settings."""
+    from index.library import Library
 
-    try:
-        min_score = float(os.environ.get("MIN_SCORE") or DEFAULT_MIN_SCORE)
-    except ValueError as exc:
-        raise BadInput(f"MIN_SCORE must be a number, not {excerpt(os.environ['MIN_SCORE'])}") from exc
+    settings = current_settings()
     return Library.open(
         _data_dir(args),
         encoder or configured_encoder(),
-        min_score=min_score,
-        max_file_bytes=max_file_bytes(),
-        address_policy=address_policy(),
+        min_score=settings.min_score,
+        max_file_bytes=settings.max_file_bytes,
+        address_policy=settings.address_policy,
     )
 
 
@@ -129,14 +135,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def max_file_bytes() -> int:
-    """The MAX_FILE_BYTES setting (default 2 MB)."""
-    raw = os.environ.get("MAX_FILE_BYTES") or "2000000"
-    if not raw.isdigit():
-        raise BadInput(f"MAX_FILE_BYTES must be a number of bytes, not {excerpt(raw)}")
-    return int(raw)
-
-
 def cmd_add(args: argparse.Namespace) -> int:
     """Add one article from a URL, a .txt/.md/.html file, or standard input."""
     from corpus.ingest import Details
@@ -150,18 +148,6 @@ def cmd_add(args: argparse.Namespace) -> int:
     verb = "Replaced" if added.replaced else "Added"
     print(f"{verb} article #{added.id} ({plural(added.passages, 'passage')}): {printable(added.title, one_line=True)}")
     return 0
-
-
-def plural(n: int, noun: str) -> str:
-    """ "1 passage", "2 passages"."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def address_policy():
-    """Public addresses only, unless ALLOW_PRIVATE_URLS=1 (for tests and private networks)."""
-    from corpus.fetching import allow_all, public_only
-
-    return allow_all if os.environ.get("ALLOW_PRIVATE_URLS") == "1" else public_only
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -317,12 +303,13 @@ def record(args: argparse.Namespace, outcome: str, detail: str | None = None) ->
 
 def cmd_bot(args: argparse.Namespace) -> int:
     """Start the Discord bot when DISCORD_TOKEN is set; otherwise say how."""
-    if not os.environ.get("DISCORD_TOKEN"):
+    settings = current_settings()
+    if settings.discord_token is None:
         print(HOW_TO_START)
         return 0
     from bot.app import run_bot
 
-    return run_bot(_data_dir(args), open_library(args))
+    return run_bot(_data_dir(args), open_library(args), settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -400,12 +387,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; bad input is one line on standard error and exit status 1."""
     load_dotenv()
+    current_settings.cache_clear()  # read after .env is loaded, once per run
+    args = build_parser().parse_args(argv)
+    try:
+        settings = current_settings()  # a malformed setting stops every command before it starts
+    except BadInput as exc:
+        print(f"error: {printable(str(exc), one_line=True)}", file=sys.stderr)
+        return 1
     logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
+        level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    args = build_parser().parse_args(argv)
     try:
         status = int(args.run(args))
         sys.stdout.flush()  # here, where a closed pipe can be caught, not at exit

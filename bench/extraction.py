@@ -296,9 +296,9 @@ def add_url(library: Any, url: str) -> tuple[Any, list[str]]:
     from corpus.errors import DuplicateArticle
     from corpus.extraction import extract_page, make_article
     from corpus.fetching import fetch_page
-    from run_bot import address_policy
+    from index.settings import Settings
 
-    page = asyncio.run(fetch_page(url, policy=address_policy()))
+    page = asyncio.run(fetch_page(url, policy=Settings().address_policy))
     extracted = extract_page(page.body, page.content_type, page.charset, page.url)
     try:
         article_id = library.add_article(make_article(extracted, url=url)).id

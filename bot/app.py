@@ -16,9 +16,9 @@ from bot.checks import NotAdmin, NotInServer, NotModerator
 from bot.core import AsyncLibrary
 from bot.health import watch_event_loop
 from bot.rendering import escape_text, message_text
-from bot.settings import BotSettings
 from corpus.errors import BadInput
 from index.library import Library
+from index.settings import Settings
 
 log = logging.getLogger("bot")
 
@@ -118,10 +118,10 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
 class NewsBot(commands.Bot):
     """The bot: a thin shell over the core, reached only through :class:`AsyncLibrary`."""
 
-    def __init__(self, settings: BotSettings, core: AsyncLibrary) -> None:
+    def __init__(self, settings: Settings, core: AsyncLibrary) -> None:
         """Configure intents and defaults; nothing connects yet."""
         intents = discord.Intents.default()
-        intents.message_content = settings.message_content
+        intents.message_content = settings.message_content_intent
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -140,7 +140,7 @@ class NewsBot(commands.Bot):
         for cog in COGS:
             await self.load_extension(cog)
         # Watched from here on: the model load above runs before the gateway connects.
-        self._health = asyncio.create_task(watch_event_loop(self.settings.lag_report_s), name="event-loop-lag")
+        self._health = asyncio.create_task(watch_event_loop(self.settings.lag_report_seconds), name="event-loop-lag")
         if self.settings.dev_guild_id:
             guild = discord.Object(self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -167,17 +167,18 @@ class NewsBot(commands.Bot):
         self.core.close()
 
 
-def run_bot(data_dir: Path, library: Library) -> int:
-    """Connect to Discord and serve until stopped."""
-    settings = BotSettings.from_env()
-    if settings.api_base:
-        discord.http.Route.BASE = settings.api_base.rstrip("/")
-    if settings.gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+def run_bot(data_dir: Path, library: Library, settings: Settings) -> int:
+    """Connect to Discord with the configured token and serve until stopped."""
+    if settings.discord_token is None:
+        raise BadInput("DISCORD_TOKEN is not set")
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
     bot = NewsBot(settings, AsyncLibrary(library))
     log.info("starting with data directory %s", data_dir)
     try:
-        bot.run(settings.token.get_secret_value(), log_handler=None)
+        bot.run(settings.discord_token.get_secret_value(), log_handler=None)  # the one place it is unwrapped
     except discord.LoginFailure:
         raise BadInput("Discord refused the token: check DISCORD_TOKEN") from None
     return 0

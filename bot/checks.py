@@ -14,6 +14,7 @@ from discord import app_commands
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
+    from index.settings import Settings
 
 T = TypeVar("T")
 
@@ -58,7 +59,7 @@ def is_moderator(
     )
 
 
-def _settings(interaction: discord.Interaction):
+def _settings(interaction: discord.Interaction) -> Settings:
     bot: NewsBot = interaction.client  # type: ignore[assignment]
     return bot.settings
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import discord
 
+from corpus.readers import plural
 from corpus.records import Article, StoredPassage
 from index.answers import Answer, Quote
 
@@ -160,8 +161,7 @@ def answer_embed(answer: Answer, *, article_count: int, first_number: int = 1) -
     for number, quote in enumerate(answer.quotes, start=first_number):
         name, value = quote_field(number, quote)
         embed.add_field(name=name, value=value, inline=False)
-    noun = "article" if article_count == 1 else "articles"
-    embed.set_footer(text=f"Quoted word for word from the {article_count} {noun} this server's bot knows.")
+    embed.set_footer(text=f"Quoted word for word from the {plural(article_count, 'article')} this server's bot knows.")
     return embed
 
 

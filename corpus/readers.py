@@ -44,6 +44,11 @@ def excerpt(value: str, limit: int = 60) -> str:
     return repr(value if len(value) <= limit else value[: limit - 1] + "…")
 
 
+def plural(n: int, noun: str) -> str:
+    """``n`` and ``noun`` for a message: "1 passage", "2 passages" (regular plurals only)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def article_size_problem(article: NewArticle) -> str | None:
     """Why an article's title, text or another field is too long to store, or None."""
     if len(article.title) > MAX_TITLE_CHARS:

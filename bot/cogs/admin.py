@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import admin_only
-from bot.rendering import escaped
+from bot.rendering import COLOUR, escaped
 from corpus.errors import BadInput
 
 if TYPE_CHECKING:
@@ -73,9 +73,7 @@ class Admin(commands.Cog):
             f"`{e.at[:16].replace('T', ' ')}` <@{e.actor}> **{e.action}** {escaped(e.target or '', 60)} — {e.outcome}"
             for e in entries
         ]
-        embed = discord.Embed(
-            title="Audit log", description="\n".join(lines) or "Nothing recorded yet.", colour=discord.Colour(0x2B6CB0)
-        )
+        embed = discord.Embed(title="Audit log", description="\n".join(lines) or "Nothing recorded yet.", colour=COLOUR)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @index.command(name="stats", description="Articles, passages, index size and model.")
@@ -84,7 +82,7 @@ class Admin(commands.Cog):
         """The numbers, privately."""
         stats = await self.bot.core.stats()
         here = await self.bot.core.count_articles(guild_id=interaction.guild_id)
-        embed = discord.Embed(title="Index", colour=discord.Colour(0x2B6CB0))
+        embed = discord.Embed(title="Index", colour=COLOUR)
         embed.add_field(name="Articles this server sees", value=str(here))
         embed.add_field(name="Articles in all", value=str(stats.articles))
         embed.add_field(name="Passages", value=str(stats.passages))

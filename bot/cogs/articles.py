@@ -12,17 +12,13 @@ from bot.checks import moderator_only
 from bot.rendering import article_embed, article_list_embed, escaped, shorten
 from corpus.errors import BadInput
 from corpus.ingest import Details
+from corpus.readers import plural
 from corpus.records import Article
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
 
 PER_PAGE = 10
-
-
-def plural(n: int, noun: str) -> str:
-    """ "1 passage", "2 passages"."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class ArticlePages(discord.ui.View):

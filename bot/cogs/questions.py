@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.rendering import answer_embed, escape_text, message_text, no_more_sources_embed
+from bot.rendering import COLOUR, answer_embed, escape_text, message_text, no_more_sources_embed
 from corpus.errors import BadInput
 from index.answers import Answer
 
@@ -156,7 +156,7 @@ class Questions(commands.Cog):
     def __init__(self, bot: NewsBot) -> None:
         """Keep the bot and the one cooldown that /ask and mentions share."""
         self.bot = bot
-        self.cooldown = QuestionCooldown(bot.settings.ask_cooldown_s)
+        self.cooldown = QuestionCooldown(bot.settings.ask_cooldown_seconds)
 
     async def _answer(self, question: str, guild_id: int | None, user_id: int) -> tuple[Answer, discord.Embed, int]:
         answer = await self.bot.core.ask(question, guild_id=guild_id)
@@ -179,7 +179,7 @@ class Questions(commands.Cog):
     @app_commands.command(name="help", description="What I do and which commands there are.")
     async def help(self, interaction: discord.Interaction) -> None:
         """Show the commands, privately."""
-        embed = discord.Embed(title="Election-security news bot", description=HELP, colour=discord.Colour(0x2B6CB0))
+        embed = discord.Embed(title="Election-security news bot", description=HELP, colour=COLOUR)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @commands.Cog.listener()
@@ -190,7 +190,12 @@ class Questions(commands.Cog):
         refusal would let anyone make the bot post in the channel as often as they like.
         """
         me = self.bot.user
-        if not self.bot.settings.message_content or message.author.bot or me is None or me not in message.mentions:
+        if (
+            not self.bot.settings.message_content_intent
+            or message.author.bot
+            or me is None
+            or me not in message.mentions
+        ):
             return
         question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
         if not question:
