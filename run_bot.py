@@ -62,6 +62,7 @@ def open_library(args: argparse.Namespace, encoder: SentenceTransformerEncoder |
         min_score=min_score,
         max_file_bytes=max_file_bytes(),
         address_policy=address_policy(),
+        database_url=os.environ.get("DATABASE_URL") or None,
     )
 
 
@@ -284,13 +285,27 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if not source.is_file():
         raise BadInput(f"no such file: {source}")
     encoder = configured_encoder()  # the restored embeddings must be this model's
-    kept = restore_backup(_data_dir(args), source, encoder)
+    kept = restore_backup(_data_dir(args), source, encoder, os.environ.get("DATABASE_URL") or None)
     library = open_library(args, encoder)
     library.stats()  # the index, rebuilt from the restored embeddings
     articles, passages = library.counts()
     print(f"Restored {articles} articles ({passages} passages) from {source}.")
     if kept:
         print(f"The previous database is kept as {kept}.")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Copy the data directory's SQLite database, embeddings included, into an empty PostgreSQL database."""
+    from corpus.postgres.migrate import migrate
+    from index.factory import DATABASE, is_postgres
+
+    if not is_postgres(args.url):
+        raise BadInput("migrate needs a postgresql:// URL")
+    database = _data_dir(args) / DATABASE
+    for line in migrate(database, args.url):
+        print(line)
+    print(f"Migrated {database} to PostgreSQL; set DATABASE_URL to use it.")
     return 0
 
 
@@ -393,6 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", parents=[common], help="check a backup and swap it in (stop the bot first)")
     restore.add_argument("file")
     restore.set_defaults(run=cmd_restore)
+
+    migrate = sub.add_parser(
+        "migrate", parents=[common], help="copy the SQLite database, embeddings included, into an empty PostgreSQL"
+    )
+    migrate.add_argument("url", help="postgresql://... of an empty database")
+    migrate.set_defaults(run=cmd_migrate)
     parser.set_defaults(run=cmd_bot)
     return parser
 
