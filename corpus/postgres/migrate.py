@@ -16,7 +16,7 @@ import numpy as np
 from corpus.errors import StoreError
 from corpus.postgres.articles import vector_text
 from corpus.postgres.database import IDENTITIES, PgDatabase
-from corpus.postgres.vectors import PgVectorSearch
+from corpus.postgres.vectors import ensure_hnsw_index
 
 #: Settings that belong to one database and are not copied.
 _OWN_META = {"generation", "lineage", "log_floor"}
@@ -117,7 +117,7 @@ def migrate(database: Path, url: str) -> list[str]:
         if target.query("SELECT passages FROM lexical_totals")[0][0] != expected["passages"]:
             raise StoreError("the lexical index does not hold every passage; the migration is incomplete")
         for dim in sorted(dims):  # build the vector index once, now, rather than at the first question
-            PgVectorSearch(target, model="", dim=lambda d=dim: d).ensure_index(dim)  # type: ignore[misc]
+            ensure_hnsw_index(target, dim)
         return lines
     finally:
         source.close()

@@ -34,15 +34,9 @@ class PgVectorSearch:
 
     def ensure_index(self, dim: int) -> None:
         """Create the HNSW index for vectors of ``dim`` unless it is there (once per database)."""
-        if self._indexed == dim:
-            return
-        with self.db.lock, self.db.connection.transaction():
-            self.db.connection.execute("SELECT pg_advisory_xact_lock(727275)")  # one process builds it
-            self.db.connection.execute(
-                f"CREATE INDEX IF NOT EXISTS embeddings_hnsw_{dim:d} ON embeddings"
-                f" USING hnsw ((vector::vector({dim:d})) vector_ip_ops) WHERE dim = {dim:d}"
-            )
-        self._indexed = dim
+        if self._indexed != dim:
+            ensure_hnsw_index(self.db, dim)
+            self._indexed = dim
 
     def _check_models(self) -> None:
         others = [m for m in self.db.query("SELECT DISTINCT model FROM embeddings") if m[0] != self.model]
@@ -85,3 +79,13 @@ class PgVectorSearch:
         self._indexed = None
         self._check_models()
         self.ensure_index(self._dim())
+
+
+def ensure_hnsw_index(db: PgDatabase, dim: int) -> None:
+    """Create the HNSW index over the embeddings of ``dim`` unless it is there (one process builds it)."""
+    with db.lock, db.connection.transaction():
+        db.connection.execute("SELECT pg_advisory_xact_lock(727275)")
+        db.connection.execute(
+            f"CREATE INDEX IF NOT EXISTS embeddings_hnsw_{dim:d} ON embeddings"
+            f" USING hnsw ((vector::vector({dim:d})) vector_ip_ops) WHERE dim = {dim:d}"
+        )

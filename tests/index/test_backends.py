@@ -114,7 +114,8 @@ def test_replace_swaps_passages_in_one_change(parts: Parts) -> None:
         article_id, (NewArticle("A2", new, guild_id=7), [Span(0, len(new), new)], np.ones((1, 4)), [None]), "m"
     )
     assert parts.store.generation() == generation + 1 and set(old_ids).isdisjoint(new_ids)
-    assert parts.store.article_text(article_id) == new and parts.store.get_article(article_id, 7).title == "A2"
+    replaced = parts.store.get_article(article_id, 7)
+    assert parts.store.article_text(article_id) == new and replaced is not None and replaced.title == "A2"
     assert parts.lexical.search("voting machines", 5, 7) == []
     assert [pid for pid, _ in parts.lexical.search("maricopa ballots", 5, 7)] == new_ids
     assert parts.lexical.search("maricopa", 5, 8) == []
@@ -314,3 +315,23 @@ def test_cli_migrate_copies_everything_and_refuses_a_full_target(
     asked = run_cli("ask", RATCLIFFE, "--json", data_dir=tmp_path / "none", settings={"DATABASE_URL": database_url})
     assert asked.returncode == 0, asked.stderr
     assert any("Tehran and Moscow" in q["text"] for q in json.loads(asked.stdout)["quotes"])
+
+
+def test_factory_picks_the_backend_from_the_url(tmp_path: Path, encoder: CountingEncoder, database_url: str) -> None:
+    """A postgresql:// URL gives the PostgreSQL parts over one connection and no SQLite file; other URLs are refused."""
+    from corpus.errors import BadInput
+    from corpus.postgres.activity import PgActivityLog
+    from corpus.postgres.articles import PgArticleStore
+    from corpus.postgres.lexical import PgLexicalSearch
+    from corpus.postgres.vectors import PgVectorSearch
+
+    made = open_parts(tmp_path / "data", encoder, database_url)
+    try:
+        assert isinstance(made.store, PgArticleStore) and isinstance(made.lexical, PgLexicalSearch)
+        assert isinstance(made.vectors, PgVectorSearch) and isinstance(made.activity, PgActivityLog)
+        assert made.store.db is made.lexical.db is made.vectors.db is made.activity.db
+        assert not (tmp_path / "data" / DATABASE).exists()
+    finally:
+        made.store.close()
+    with pytest.raises(BadInput, match="must be a postgresql:// URL"):
+        open_parts(tmp_path / "data", encoder, "mysql://localhost/db")
