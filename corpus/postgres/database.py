@@ -221,6 +221,8 @@ class PgDatabase:
         totals and the vocabulary are never updated by two transactions at once.
         """
         with self.lock:
+            if self.connection.broken:
+                self._reconnect()
             try:
                 with self.connection.transaction():
                     self.connection.execute(
