@@ -240,8 +240,9 @@ def test_a_change_by_one_library_is_answered_by_another_at_once(
 def test_spelling_fixes_and_missing_words(any_library: Library) -> None:
     """A misspelt name is matched to the word the articles hold; names no article holds are reported missing."""
     assert any_library.lexical.spelling_fixes("who did ratclife blame") == {"ratclife": "ratcliff"}
-    assert "Tehran and Moscow" in quoted(any_library.ask("who did ratclife blame"))
-    assert any_library.lexical.missing_words("did bolsonaro win in liberia") == ["bolsonaro", "liberia"]
+    [(best, _)] = any_library.lexical.search(any_library.spelled("what did ratclife claim"), 1, None)
+    assert "Ratcliffe claimed" in any_library.store.passages_by_id([best])[best].text
+    assert any_library.lexical.missing_words("did bolsonaro win in liberia") == ["bolsonaro", "win", "liberia"]
     refused = any_library.ask("who did bolsonaro blame for the election in liberia")
     assert not refused.answered and "bolsonaro" in refused.missing
 
@@ -259,7 +260,7 @@ def test_backup_and_restore_point_to_pg_tools(any_library: Library, backend: str
         any_library.backup(tmp_path / "copy.sqlite3")
         assert (tmp_path / "copy.sqlite3").stat().st_size > 0
     else:
-        with pytest.raises(StoreError, match=r"pg_dump .* pg_restore"):
+        with pytest.raises(StoreError, match=r"pg_dump.*pg_restore"):
             any_library.backup(tmp_path / "copy.sqlite3")
 
 
