@@ -113,9 +113,9 @@ def run(workdir: Path, questions: int, database_url: str | None) -> dict[str, ob
         try:
             for line in migrate(workdir / "sqlite" / DATABASE, database_url):
                 print(f"backends: {line}", flush=True)
+            print(f"backends: migrated in {time.perf_counter() - started:.0f} s", flush=True)
         except Exception as exc:  # a database migrated by an earlier run is used as it is
             print(f"backends: not migrated ({exc})", flush=True)
-        print(f"backends: migrated in {time.perf_counter() - started:.0f} s", flush=True)
         postgres = Library.open(workdir / "pg-data", encoder, min_score=float("-inf"), database_url=database_url)
         if postgres.store.all_passage_texts() != embedded.store.all_passage_texts():
             raise SystemExit("the backends do not hold the same passages")
