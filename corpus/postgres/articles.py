@@ -1,0 +1,336 @@
+"""The server article store: articles, their passages and embeddings, in PostgreSQL with pgvector."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from corpus.chunking import Span
+from corpus.errors import StoreError
+from corpus.postgres.database import VISIBLE, PgDatabase, visible_ids
+from corpus.records import Article, ArticleRows, Changes, StoredPassage, content_hash, normalise_url
+
+_ARTICLE_COLUMNS = (
+    "a.id, a.title, a.source, a.url, a.published, a.added_by, a.added_at, a.guild_id, a.content_hash,"
+    " (SELECT COUNT(*) FROM passages p WHERE p.article_id = a.id)"
+)
+_PASSAGE_COLUMNS = (
+    'p.id, p.article_id, p.position, p.start, p."end", p.text, a.title, a.source, a.url, a.published, a.guild_id'
+)
+
+
+def vector_text(vector: np.ndarray) -> str:
+    """A float32 vector as pgvector's text form; every value survives the round trip exactly."""
+    return "[" + ",".join(repr(float(x)) for x in np.asarray(vector, dtype=np.float32)) + "]"
+
+
+def parse_vector(text: str) -> np.ndarray:
+    """A vector in pgvector's text form as a float32 array."""
+    return np.asarray(text.strip("[]").split(","), dtype=np.float32)
+
+
+class PgArticleStore:
+    """Articles, passages and embeddings in PostgreSQL; every process sees each change once it commits."""
+
+    def __init__(self, db: PgDatabase) -> None:
+        """Keep articles in ``db``."""
+        self.db = db
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def generation(self) -> int:
+        """The number of changes ever committed."""
+        return self.db.generation()
+
+    def lineage(self) -> str:
+        """The identity of this database."""
+        return self.db.lineage()
+
+    def get_meta(self, key: str) -> str | None:
+        """A stored setting, or None."""
+        return self.db.get_meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a setting (without bumping the generation)."""
+        self.db.set_meta(key, value)
+
+    def backup_to(self, target: Path) -> None:
+        """Refused: PostgreSQL has its own tools for consistent copies."""
+        raise StoreError(
+            "the articles are in PostgreSQL (DATABASE_URL): back them up with `pg_dump -Fc` and restore"
+            " them with `pg_restore`; `backup` and `restore` copy only the embedded SQLite database"
+        )
+
+    def integrity_check(self) -> str:
+        """ "ok" when the database answers and its lexical totals agree with the passages."""
+        row = self.db.query(
+            "SELECT (SELECT passages FROM lexical_totals) = (SELECT COUNT(*) FROM passages),"
+            " (SELECT tokens FROM lexical_totals) = (SELECT COALESCE(SUM(length), 0) FROM passages)"
+        )[0]
+        return "ok" if all(row) else "the lexical totals disagree with the passages"
+
+    # -- articles ---------------------------------------------------------------------
+
+    def find_duplicate(self, text: str, url: str | None, guild_id: int | None) -> int | None:
+        """The id of an article visible to ``guild_id`` with the same text or URL, if any."""
+        rows = self.db.query(
+            f"SELECT a.id FROM articles a WHERE {VISIBLE} AND (a.content_hash = %(hash)s OR a.url = %(url)s)"
+            " ORDER BY a.id LIMIT 1",
+            {"guild": guild_id, "hash": content_hash(text), "url": normalise_url(url)},
+        )
+        return int(rows[0][0]) if rows else None
+
+    def add_articles(self, batch: Sequence[ArticleRows], model: str) -> list[tuple[int, list[int]]]:
+        """Store articles with passages and embeddings in one transaction; return (id, passage ids) each."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        ids: list[tuple[int, list[int]]] = []
+        with self.db.write() as db:
+            for article, spans, vectors, sentence_vectors in batch:
+                row = db.execute(
+                    "INSERT INTO articles (title, source, url, published, added_by, added_at, guild_id,"
+                    " content_hash, text) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                    (
+                        article.title,
+                        article.source,
+                        normalise_url(article.url),
+                        article.published,
+                        article.added_by,
+                        now,
+                        article.guild_id,
+                        content_hash(article.text),
+                        article.text,
+                    ),
+                ).fetchone()
+                assert row is not None
+                article_id = int(row[0])
+                passage_ids = _insert_passages(
+                    db, article_id, article.guild_id, spans, vectors, sentence_vectors, model
+                )
+                ids.append((article_id, passage_ids))
+        return ids
+
+    def replace_article(self, article_id: int, rows: ArticleRows, model: str) -> tuple[list[int], list[int]]:
+        """Swap an article's text, metadata and passages in one transaction; return (old, new) passage ids."""
+        article, spans, vectors, sentence_vectors = rows
+        with self.db.write() as db:
+            removed = db.execute("DELETE FROM passages WHERE article_id = %s RETURNING id", (article_id,))
+            old = [int(r[0]) for r in removed]
+            found = db.execute(
+                "UPDATE articles SET title = %s, source = %s, url = %s, published = %s, content_hash = %s, text = %s"
+                " WHERE id = %s RETURNING guild_id",
+                (
+                    article.title,
+                    article.source,
+                    normalise_url(article.url),
+                    article.published,
+                    content_hash(article.text),
+                    article.text,
+                    article_id,
+                ),
+            ).fetchone()
+            guild_id = found[0] if found else article.guild_id
+            new = _insert_passages(db, article_id, guild_id, spans, vectors, sentence_vectors, model)
+        return sorted(old), new
+
+    def remove_article(self, article_id: int, guild_id: int | None) -> tuple[Article, list[int]] | None:
+        """Delete an article visible to ``guild_id``; return it and its passage ids, or None."""
+        with self.db.lock:
+            article = self.get_article(article_id, guild_id)
+            if article is None:
+                return None  # nothing changes, so the generation stays
+            with self.db.write() as db:
+                passage_ids = [
+                    int(r[0]) for r in db.execute("SELECT id FROM passages WHERE article_id = %s", (article_id,))
+                ]
+                db.execute("DELETE FROM articles WHERE id = %s", (article_id,))
+        return article, sorted(passage_ids)
+
+    def get_article(self, article_id: int, guild_id: int | None) -> Article | None:
+        """One article visible to ``guild_id``, or None."""
+        rows = self.db.query(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE a.id = %(id)s AND {VISIBLE}",
+            {"id": article_id, "guild": guild_id},
+        )
+        return Article(*rows[0]) if rows else None
+
+    def article_text(self, article_id: int) -> str:
+        """The full verbatim text of an article."""
+        return str(self.db.query("SELECT text FROM articles WHERE id = %s", (article_id,))[0][0])
+
+    def list_articles(self, guild_id: int | None) -> list[Article]:
+        """Every article visible to ``guild_id``, oldest first."""
+        rows = self.db.query(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE {VISIBLE} ORDER BY a.id", {"guild": guild_id}
+        )
+        return [Article(*row) for row in rows]
+
+    def count_articles(self, guild_id: int | None) -> int:
+        """How many articles ``guild_id`` sees."""
+        return int(self.db.query(f"SELECT COUNT(*) FROM articles a WHERE {VISIBLE}", {"guild": guild_id})[0][0])
+
+    def article_passages(self, article_id: int) -> list[StoredPassage]:
+        """An article's passages in reading order."""
+        return self._passages("p.article_id = %(id)s ORDER BY p.position", {"id": article_id})
+
+    # -- passages and embeddings ------------------------------------------------------
+
+    def changes_since(self, generation: int, model: str) -> Changes | None:
+        """Always None: no process keeps a copy of the embeddings to catch up.
+
+        The vector search asks PostgreSQL itself, which answers from every committed change, so
+        no change log is kept (None tells a caller that did keep a copy to reload it).
+        """
+        return None
+
+    def trim_log(self) -> None:
+        """Nothing to trim: no change log is kept (see :meth:`changes_since`)."""
+
+    def _passages(self, where: str, params: dict[str, object]) -> list[StoredPassage]:
+        rows = self.db.query(
+            f"SELECT {_PASSAGE_COLUMNS} FROM passages p JOIN articles a ON a.id = p.article_id WHERE {where}", params
+        )
+        return [StoredPassage(*row) for row in rows]
+
+    def passages_by_id(self, passage_ids: Iterable[int]) -> dict[int, StoredPassage]:
+        """The passages with these ids that still exist, keyed by id."""
+        found = self._passages("p.id = ANY(%(ids)s)", {"ids": [int(i) for i in passage_ids]})
+        return {p.id: p for p in found}
+
+    def visible_passages(self, passage_ids: Iterable[int], guild_id: int | None) -> dict[int, StoredPassage]:
+        """The passages with these ids that ``guild_id`` may see, keyed by id."""
+        found = self._passages(
+            f"p.id = ANY(%(ids)s) AND {VISIBLE}", {"ids": [int(i) for i in passage_ids], "guild": guild_id}
+        )
+        return {p.id: p for p in found}
+
+    def visible_ids(self, passage_ids: Iterable[int], guild_id: int | None) -> set[int]:
+        """Which of these passages ``guild_id`` may see."""
+        return visible_ids(self.db, [int(i) for i in passage_ids], guild_id)
+
+    def all_passage_texts(self) -> list[tuple[int, str]]:
+        """Every passage id with its text, for re-embedding."""
+        return [(int(i), str(t)) for i, t in self.db.query("SELECT id, text FROM passages ORDER BY id")]
+
+    def embeddings(self, model: str) -> tuple[np.ndarray, np.ndarray]:
+        """All stored embeddings made by ``model``: (passage ids, float32 matrix)."""
+        rows = self.db.query(
+            "SELECT passage_id, vector::text FROM embeddings WHERE model = %s ORDER BY passage_id", (model,)
+        )
+        if not rows:
+            return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return ids, np.vstack([parse_vector(r[1]) for r in rows])
+
+    def snapshot(self, model: str) -> tuple[int, np.ndarray, np.ndarray]:
+        """(generation, passage ids, vectors) of every embedding by ``model``, read as one snapshot."""
+        with self.db.lock, self.db.connection.transaction():
+            self.db.connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            generation = self.generation()
+            ids, vectors = self.embeddings(model)
+        return generation, ids, vectors
+
+    def publication_dates(self) -> list[str]:
+        """Every distinct publication date the articles carry."""
+        return [str(r[0]) for r in self.db.query("SELECT DISTINCT published FROM articles WHERE published IS NOT NULL")]
+
+    def lede_vectors(self, article_ids: Iterable[int], model: str) -> dict[int, np.ndarray]:
+        """The vector of each article's first passage, keyed by article id."""
+        rows = self.db.query(
+            "SELECT p.article_id, e.vector::text FROM passages p JOIN embeddings e ON e.passage_id = p.id"
+            " WHERE p.position = 0 AND e.model = %s AND p.article_id = ANY(%s)",
+            (model, sorted({int(i) for i in article_ids})),
+        )
+        return {int(a): parse_vector(v) for a, v in rows}
+
+    def sentence_vectors(self, passage_ids: Sequence[int], model: str) -> dict[int, np.ndarray]:
+        """The stored sentence vectors of these passages (those that have them), keyed by passage id."""
+        rows = self.db.query(
+            "SELECT passage_id, dim, sentences FROM embeddings"
+            " WHERE passage_id = ANY(%s) AND model = %s AND sentences IS NOT NULL",
+            ([int(i) for i in passage_ids], model),
+        )
+        return {int(i): np.frombuffer(blob, dtype=np.float32).reshape(-1, dim) for i, dim, blob in rows}
+
+    def embedding_models(self) -> dict[str, int]:
+        """How many passages each model has embedded."""
+        return {str(m): int(n) for m, n in self.db.query("SELECT model, COUNT(*) FROM embeddings GROUP BY model")}
+
+    def replace_embeddings(
+        self, passage_ids: np.ndarray, vectors: np.ndarray, sentence_vectors: Sequence[np.ndarray], model: str
+    ) -> None:
+        """Swap in new embeddings for passages that still exist, all in one transaction."""
+        with self.db.write() as db, db.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO embeddings (passage_id, guild_id, model, dim, vector, sentences)"
+                " SELECT id, guild_id, %s, %s, %s::vector, %s FROM passages WHERE id = %s"
+                " ON CONFLICT (passage_id) DO UPDATE SET model = excluded.model, dim = excluded.dim,"
+                " vector = excluded.vector, sentences = excluded.sentences",
+                [
+                    (model, vectors.shape[1], vector_text(v), _blob(s), int(pid))
+                    for pid, v, s in zip(passage_ids, vectors, sentence_vectors, strict=True)
+                ],
+            )
+            cur.execute("DELETE FROM embeddings WHERE model != %s", (model,))
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, passages) in the database."""
+        row = self.db.query("SELECT (SELECT COUNT(*) FROM articles), (SELECT COUNT(*) FROM passages)")[0]
+        return int(row[0]), int(row[1])
+
+
+def _insert_passages(
+    db: psycopg.Connection[Any],
+    article_id: int,
+    guild_id: int | None,
+    spans: Sequence[Span],
+    vectors: np.ndarray,
+    sentence_vectors: Sequence[np.ndarray | None],
+    model: str,
+) -> list[int]:
+    """Insert an article's passages with their embeddings (inside the caller's transaction); return their ids."""
+    if not len(spans) == len(vectors) == len(sentence_vectors):
+        raise ValueError("every passage needs exactly one embedding")
+    if not spans:
+        return []
+    # One statement each, so the lexical index's triggers run once for the whole article.
+    inserted = sorted(
+        (int(position), int(pid))
+        for pid, position in db.execute(
+            'INSERT INTO passages (article_id, guild_id, position, start, "end", text)'
+            " SELECT %s, %s, n - 1, s, e, t"
+            " FROM unnest(%s::int[], %s::int[], %s::text[]) WITH ORDINALITY AS x(s, e, t, n)"
+            " ORDER BY n RETURNING id, position",
+            (
+                article_id,
+                guild_id,
+                [s.start for s in spans],
+                [s.end for s in spans],
+                [s.text for s in spans],
+            ),
+        )
+    )
+    passage_ids = [pid for _, pid in inserted]
+    db.execute(
+        "INSERT INTO embeddings (passage_id, guild_id, model, dim, vector, sentences)"
+        " SELECT p, %s, %s, %s, v::vector, b FROM unnest(%s::bigint[], %s::text[], %s::bytea[]) AS x(p, v, b)",
+        (
+            guild_id,
+            model,
+            int(vectors.shape[1]),
+            passage_ids,
+            [vector_text(v) for v in vectors],
+            [None if s is None else _blob(s) for s in sentence_vectors],
+        ),
+    )
+    return passage_ids
+
+
+def _blob(vectors: np.ndarray) -> bytes:
+    return np.asarray(vectors, dtype=np.float32).tobytes()

@@ -1,0 +1,165 @@
+"""The server lexical search: BM25 computed in SQL from the terms the database keeps, spelling fixes from them.
+
+PostgreSQL's own ``ts_rank`` is not BM25, so the ranking is FTS5's ``bm25()`` written out
+(k1 = 1.2, b = 0.75, idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6) over the tables the
+database keeps current in each change's transaction (see database.py): ``passage_terms`` (tf),
+``vocabulary`` (n), ``passages.length`` and ``lexical_totals`` (N and the average length). As in
+FTS5, every question word is its own OR-ed phrase, so two words with one stem count twice.
+
+The spelling fixes and missing words follow :class:`corpus.sqlite.lexical.Fts5Search` step by
+step, with ``vocabulary`` (stemmed terms and how many passages hold each) in place of fts5vocab
+and ``bot_terms`` in place of the FTS5 tokenizer. The stems are Snowball English ("Porter 2"),
+not FTS5's original Porter, so a few words stem differently (bench/backends.py measures both).
+"""
+
+from __future__ import annotations
+
+import re
+
+from corpus.postgres.database import PgDatabase
+from corpus.sqlite.lexical import SPELLING_MIN, STOP_WORDS, edit_distance
+
+_QUERY_WORD = re.compile(r"\w+", re.UNICODE)
+K1, B = 1.2, 0.75
+
+_BM25 = f"""
+WITH q AS (
+    SELECT term, weight FROM unnest(%(terms)s::text[], %(weights)s::int[]) AS x(term, weight)
+), totals AS (
+    SELECT passages::float8 AS n, greatest(tokens, 1)::float8 / greatest(passages, 1) AS avgdl FROM lexical_totals
+), idf AS (
+    SELECT q.term, q.weight, greatest(ln((totals.n - v.docs + 0.5) / (v.docs + 0.5)), 1e-6) AS idf
+    FROM q JOIN vocabulary v ON v.term = q.term, totals
+)
+SELECT pt.passage_id,
+       SUM(idf.weight * idf.idf * pt.tf * {K1 + 1}
+           / (pt.tf + {K1} * ({1 - B} + {B} * p.length / totals.avgdl))) AS score
+FROM idf JOIN passage_terms pt ON pt.term = idf.term JOIN passages p ON p.id = pt.passage_id, totals
+WHERE {{visible}}
+GROUP BY pt.passage_id
+ORDER BY score DESC, pt.passage_id
+LIMIT %(k)s
+"""
+
+
+def content_words(text: str) -> list[str]:
+    """The question's words that can say which passage answers, as FTS5's query takes them (at most 32)."""
+    words = [w for w in _QUERY_WORD.findall(text.casefold()) if w not in STOP_WORDS]
+    return list(dict.fromkeys(words))[:32]
+
+
+class PgLexicalSearch:
+    """Passages ranked by the question's words (BM25), computed inside PostgreSQL."""
+
+    def __init__(self, db: PgDatabase) -> None:
+        """Search the passages of ``db``."""
+        self.db = db
+        self._known_words: set[str] = set()  # question words some passage holds (spelling_fixes)
+
+    def _stems(self, words: list[str]) -> list[list[str]]:
+        """Each word's terms, as the passages' terms were made."""
+        if not words:
+            return []
+        rows = self.db.query(
+            "SELECT n, t.lexeme FROM unnest(%s::text[]) WITH ORDINALITY AS u(w, n), unnest(bot_terms(u.w)) t"
+            " ORDER BY n, t.positions[1]",
+            (words,),
+        )
+        stems: list[list[str]] = [[] for _ in words]
+        for n, lexeme in rows:
+            stems[int(n) - 1].append(str(lexeme))
+        return stems
+
+    def _bm25(self, question: str, k: int, visible: str, guild_id: int | None) -> list[tuple[int, float]]:
+        weights: dict[str, int] = {}
+        for terms in self._stems(content_words(question)):
+            for term in dict.fromkeys(terms):
+                weights[term] = weights.get(term, 0) + 1
+        if not weights:
+            return []
+        rows = self.db.query(
+            _BM25.format(visible=visible),
+            {"terms": list(weights), "weights": list(weights.values()), "k": k, "guild": guild_id},
+        )
+        return [(int(i), float(score)) for i, score in rows]
+
+    def ranking(self, question: str, k: int) -> list[tuple[int, float]]:
+        """The ``k`` passages of every server that best match the question's words (BM25), best first."""
+        return self._bm25(question, k, "true", None)
+
+    def search(self, question: str, k: int, guild_id: int | None) -> list[tuple[int, float]]:
+        """The ``k`` passages visible to ``guild_id`` that best match the question's words (BM25), best first."""
+        return self._bm25(question, k, "(p.guild_id IS NULL OR p.guild_id = %(guild)s)", guild_id)
+
+    def _held(self, word: str) -> bool:
+        """Whether some passage holds ``word`` (every term it becomes)."""
+        rows = self.db.query(
+            "SELECT bool_and(v.term IS NOT NULL)"
+            " FROM unnest(bot_terms(%s)) t LEFT JOIN vocabulary v ON v.term = t.lexeme",
+            (word,),
+        )
+        return bool(rows and rows[0][0])
+
+    def spelling_fixes(self, question: str) -> dict[str, str]:
+        """Misspelt words of the question mapped to the closest term the articles hold ("ratclife": "ratcliff").
+
+        As :meth:`corpus.sqlite.lexical.Fts5Search.spelling_fixes`: only words no passage holds
+        are looked at, each stemmed and compared with the terms sharing its first two letters.
+        """
+        unknown = []
+        for word in dict.fromkeys(_QUERY_WORD.findall(question.casefold())):
+            if len(word) < SPELLING_MIN or not word.isalpha() or word in STOP_WORDS or word in self._known_words:
+                continue
+            if self._held(word):
+                if len(self._known_words) > 100_000:  # a word removed since is merely not corrected
+                    self._known_words.clear()
+                self._known_words.add(word)
+            else:
+                unknown.append(word)
+        if not unknown:
+            return {}
+        fixes: dict[str, str] = {}
+        for word, stems in zip(unknown, self._stems(unknown), strict=True):
+            if not stems:
+                continue
+            stem = stems[0]
+            allowed = 2 if len(stem) >= 10 else 1 if len(stem) >= SPELLING_MIN else 0
+            if not allowed:
+                continue
+            rows = self.db.query(
+                "SELECT term, docs FROM vocabulary WHERE term >= %s AND term < %s AND length(term) BETWEEN %s AND %s",
+                (stem[:2], stem[:2] + "\uffff", len(stem) - allowed, len(stem) + allowed),
+            )
+            scored = [(edit_distance(stem, term, allowed), -docs, term) for term, docs in rows]
+            best = min((s for s in scored if s[0] <= allowed), default=None)
+            if best is not None:
+                fixes[word] = best[2]
+            elif (near := self._one_edit_away(word)) is not None:
+                fixes[word] = near
+        return fixes
+
+    def _one_edit_away(self, word: str) -> str | None:
+        """The most common term ``word`` becomes with two neighbours swapped, or a letter put back (as FTS5's)."""
+        splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+        variants = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        if len(word) >= 8:
+            variants |= {a + c + b for a, b in splits for c in "abcdefghijklmnopqrstuvwxyz"}
+        variants.discard(word)
+        rows = self.db.query(
+            "SELECT v.term, v.docs FROM vocabulary v"
+            " WHERE v.term IN (SELECT t.lexeme FROM unnest(bot_terms(%s)) t WHERE length(t.lexeme) >= 3)",
+            (" ".join(sorted(variants)),),
+        )
+        return str(max(rows, key=lambda r: (r[1], r[0]))[0]) if rows else None
+
+    def missing_words(self, question: str) -> list[str]:
+        """The question's content words that no passage holds (after spelling fixes), in question order."""
+        missing = []
+        for word in dict.fromkeys(_QUERY_WORD.findall(question.casefold())):
+            if len(word) < 3 or word in STOP_WORDS or word in self._known_words:
+                continue
+            if self._held(word):
+                self._known_words.add(word)
+            else:
+                missing.append(word)
+        return missing

@@ -1,0 +1,338 @@
+"""Both backends behave alike: the embedded one (SQLite, FTS5, FAISS) and the server one (PostgreSQL, pgvector).
+
+Every test taking ``backend`` or ``any_library`` runs once on each, with the real model and a
+real PostgreSQL (tests/conftest.py); nothing of either database is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus.chunking import Span
+from corpus.errors import StoreError, UnknownArticle
+from corpus.records import NewArticle
+from index.factory import DATABASE, open_parts
+from index.library import Library
+from index.parts import Parts
+from tests.conftest import CountingEncoder
+from tests.test_cli import run_cli
+
+TEXT = "Officials said the voting machines passed every audit this year."
+HEINRICH = (
+    "WASHINGTON (Reuters) - A bipartisan pair of senators said on Tuesday they would introduce the Ballot Armor Act. "
+    "The bill is sponsored by Senator Wilma Quarrington, who said county election offices need paper backups.\n\n"
+    "Quarrington said the grants would pay for audits of every voting machine before the midterms."
+)
+RATCLIFFE = "who did Ratcliffe blame?"
+
+
+def quoted(answer) -> str:
+    """All quote text of an answer, joined."""
+    return "\n".join(q.text for q in answer.quotes)
+
+
+@pytest.fixture
+def parts(tmp_path: Path, encoder: CountingEncoder, backend: str | None) -> Iterator[Parts]:
+    """The four parts the factory picks for ``backend``, over an empty database."""
+    made = open_parts(tmp_path / "data", encoder, backend)
+    yield made
+    made.store.close()
+
+
+def _add(parts: Parts, title: str, guild: int | None = None, text: str = TEXT) -> int:
+    span = Span(0, len(text), text)
+    [(article_id, _)] = parts.store.add_articles(
+        [(NewArticle(title, text, guild_id=guild), [span], np.ones((1, 4), np.float32), [None])], "m"
+    )
+    return article_id
+
+
+# -- the article store ------------------------------------------------------------------
+
+
+def test_changes_bump_generation_and_cascade(parts: Parts) -> None:
+    """Adding and removing each bump the generation; removal takes passages and embeddings with it."""
+    assert parts.store.generation() == 0
+    article_id = _add(parts, "A")
+    assert parts.store.generation() == 1 and parts.store.counts() == (1, 1)
+    assert parts.store.embedding_models() == {"m": 1}
+    assert parts.store.remove_article(article_id, None) is not None
+    assert parts.store.generation() == 2 and parts.store.counts() == (0, 0)
+    assert parts.store.embedding_models() == {}
+
+
+def test_ids_are_never_reused(parts: Parts) -> None:
+    """After the newest article is removed, the next one gets a new id, never the removed one's."""
+    first = _add(parts, "A")
+    parts.store.remove_article(first, None)
+    assert _add(parts, "B", text=TEXT + " again") == first + 1
+
+
+def test_failed_transaction_leaves_nothing(parts: Parts) -> None:
+    """A batch that fails part-way stores none of its articles and keeps the generation."""
+    good = (NewArticle("A", TEXT), [Span(0, 5, TEXT[:5])], np.ones((1, 4), np.float32), [None])
+    bad = (NewArticle("B", TEXT), [Span(0, 5, TEXT[:5])], np.ones((2, 4), np.float32), [None, None])
+    with pytest.raises(ValueError, match="exactly one embedding"):
+        parts.store.add_articles([good, bad], "m")
+    assert parts.store.counts() == (0, 0) and parts.store.generation() == 0
+    assert parts.lexical.search("voting", 5, None) == []
+
+
+def test_guilds_see_global_and_their_own_only(parts: Parts) -> None:
+    """A server sees global articles and its own, never another server's."""
+    glob, mine, theirs = (
+        _add(parts, "G", None, TEXT),
+        _add(parts, "Mine", 1, TEXT + " 1"),
+        _add(parts, "T", 2, TEXT + " 2"),
+    )
+    store = parts.store
+    assert [a.id for a in store.list_articles(1)] == [glob, mine] and store.count_articles(1) == 2
+    assert store.get_article(theirs, 1) is None
+    assert store.remove_article(theirs, 1) is None and store.counts()[0] == 3
+    assert store.find_duplicate(TEXT + " 2", None, 1) is None
+    assert (
+        store.find_duplicate("  officials SAID the voting machines passed every audit this year. 2", None, 2) == theirs
+    )
+    passages = {p.article_id: p.id for a in (glob, mine, theirs) for p in store.article_passages(a)}
+    assert store.visible_ids(passages.values(), 1) == {passages[glob], passages[mine]}
+    assert set(store.visible_passages(passages.values(), None)) == {passages[glob]}
+
+
+def test_replace_swaps_passages_in_one_change(parts: Parts) -> None:
+    """Replacing an article swaps its text and passages in one change: old words are gone, new ones found."""
+    article_id = _add(parts, "A", 7)
+    generation = parts.store.generation()
+    new = "Clerks counted every paper ballot by hand in Maricopa."
+    old_ids, new_ids = parts.store.replace_article(
+        article_id, (NewArticle("A2", new, guild_id=7), [Span(0, len(new), new)], np.ones((1, 4)), [None]), "m"
+    )
+    assert parts.store.generation() == generation + 1 and set(old_ids).isdisjoint(new_ids)
+    replaced = parts.store.get_article(article_id, 7)
+    assert parts.store.article_text(article_id) == new and replaced is not None and replaced.title == "A2"
+    assert parts.lexical.search("voting machines", 5, 7) == []
+    assert [pid for pid, _ in parts.lexical.search("maricopa ballots", 5, 7)] == new_ids
+    assert parts.lexical.search("maricopa", 5, 8) == []
+
+
+def test_lexical_search_respects_servers_and_odd_input(parts: Parts) -> None:
+    """BM25 sees only what the server may see; quotes, operators and stop words in questions are harmless."""
+    _add(parts, "Mine", 1)
+    for question in [
+        '"voting" OR NEAR(machines',
+        "voting* AND -audit:",
+        "the of and",
+        "",
+        "'; DROP TABLE passages; --",
+    ]:
+        parts.lexical.search(question, 5, 1)
+        parts.lexical.search(question, 5, 2)
+    assert len(parts.lexical.search("voting machines", 5, 1)) == 1
+    assert parts.lexical.search("voting machines", 5, 2) == []
+    assert len(parts.lexical.ranking("voting machines", 5)) == 1
+
+
+def test_bm25_scores_are_fts5s(tmp_path: Path, encoder: CountingEncoder, database_url: str) -> None:
+    """On the same passages, the SQL BM25 gives FTS5's bm25() scores in FTS5's order (words that stem alike)."""
+    texts = [
+        "Officials said the voting machines passed every audit this year.",
+        "The audit found that voting machines in three counties were not certified, officials said.",
+        "Election officials in Georgia said paper ballots would be counted again.",
+        "Hackers targeted voter registration databases in Illinois and Arizona before the election.",
+        "Paper ballots and audits make machine counts verifiable, experts said.",
+    ]
+    sqlite_parts = open_parts(tmp_path / "data", encoder)
+    pg_parts = open_parts(tmp_path / "unused", encoder, database_url)
+    try:
+        for i, text in enumerate(texts):
+            _add(sqlite_parts, f"T{i}", text=text)
+            _add(pg_parts, f"T{i}", text=text)
+        for question in ["voting machines audit", "paper ballots counted", "hackers election databases", "officials"]:
+            fts5, sql = sqlite_parts.lexical.ranking(question, 10), pg_parts.lexical.ranking(question, 10)
+            assert [pid for pid, _ in fts5] == [pid for pid, _ in sql], question
+            assert np.allclose([s for _, s in fts5], [s for _, s in sql], rtol=1e-6), question
+    finally:
+        sqlite_parts.store.close()
+        pg_parts.store.close()
+
+
+def test_activity_log_votes_and_audit(parts: Parts) -> None:
+    """A person's second vote replaces the first; answers come back with their server; the audit log is per server."""
+    log = parts.activity
+    answer = log.log_answer(5, "u1", "who did ratcliffe blame", [3, 1, 2])
+    assert log.logged_answer(answer) == (5, "who did ratcliffe blame", [3, 1, 2])
+    assert log.logged_answer(answer + 1) is None
+    log.record_vote(answer, "u1", 1)
+    log.record_vote(answer, "u2", -1)
+    log.record_vote(answer, "u1", -1)
+    assert log.votes(answer) == {"u1": -1, "u2": -1}
+    log.log_action(guild_id=1, actor="mod", action="add", target="url", outcome="ok")
+    log.log_action(guild_id=2, actor="other", action="remove", target="7", outcome="refused", detail="not theirs")
+    log.log_action(guild_id=None, actor="cli", action="rebuild", target=None, outcome="ok")
+    assert [e.action for e in log.audit_log(1)] == ["add"]
+    assert [e.actor for e in log.audit_log(None)] == ["cli"]
+    assert [e.guild_id for e in log.audit_log(None, everywhere=True)] == [None, 2, 1]
+
+
+# -- answering --------------------------------------------------------------------------
+
+
+def test_ratcliffe_question_quotes_tehran_and_moscow_in_bold(any_library: Library) -> None:
+    """The seed question quotes the built-in article verbatim with the Tehran-and-Moscow sentence marked."""
+    answer = any_library.ask(RATCLIFFE)
+    assert answer.answered
+    [tehran] = [q for q in answer.quotes if "Tehran and Moscow had got hold" in q.text]
+    assert "Tehran and Moscow" in tehran.highlight and tehran.highlight.startswith("In a press conference")
+    assert tehran.text in any_library.store.article_text(tehran.article_id)
+
+
+def test_servers_only_see_their_own_articles(any_library: Library) -> None:
+    """An article added in server A is quoted, listed and removable only in A; the built-in one everywhere."""
+    added = any_library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH, guild_id=111))
+    question = "who is sponsoring the ballot armor act"
+    assert "Quarrington" in quoted(any_library.ask(question, guild_id=111))
+    assert "Quarrington" not in quoted(any_library.ask(question, guild_id=222))
+    assert "Quarrington" not in quoted(any_library.ask(question))
+    assert "Tehran and Moscow" in quoted(any_library.ask(RATCLIFFE, guild_id=222))
+    assert [a.id for a in any_library.list_articles(guild_id=222)] == [1]
+    with pytest.raises(UnknownArticle):
+        any_library.remove_article(added.id, guild_id=222)
+
+
+def test_removed_article_is_never_quoted_again(any_library: Library) -> None:
+    """After remove, an article is gone from answers, BM25, the vector search, lists and show."""
+    added = any_library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH, source="Reuters"))
+    question = "who is sponsoring the ballot armor act"
+    assert "Quarrington" in quoted(any_library.ask(question))
+    ids = {p.id for p in any_library.get_article(added.id)[1]}
+    any_library.remove_article(added.id)
+    assert "Quarrington" not in quoted(any_library.ask(question, k=10))
+    assert any_library.lexical.search("Quarrington", 5, None) == []
+    query = any_library.encoder.encode([question])[0]
+    assert ids.isdisjoint(pid for pid, _ in any_library.vectors.search(query, 50, None))
+    with pytest.raises(UnknownArticle):
+        any_library.get_article(added.id)
+
+
+def test_a_change_by_one_library_is_answered_by_another_at_once(
+    any_library: Library, encoder: CountingEncoder, backend: str | None
+) -> None:
+    """Two libraries on one database (two bots): what one adds or removes the other answers from at once."""
+    other = Library.open(any_library.data_dir, encoder, database_url=backend)
+    try:
+        question = "who is sponsoring the ballot armor act"
+        assert "Quarrington" not in quoted(other.ask(question))
+        added = any_library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH))
+        assert "Quarrington" in quoted(other.ask(question))
+        other.remove_article(added.id)
+        assert "Quarrington" not in quoted(any_library.ask(question))
+        assert any_library.stats().indexed == other.stats().indexed == any_library.counts()[1]
+    finally:
+        other.close()
+
+
+def test_spelling_fixes_and_missing_words(any_library: Library) -> None:
+    """A misspelt name is matched to the word the articles hold; names no article holds are reported missing."""
+    assert any_library.lexical.spelling_fixes("who did ratclife blame") == {"ratclife": "ratcliff"}
+    [(best, _)] = any_library.lexical.search(any_library.spelled("what did ratclife claim"), 1, None)
+    assert "Ratcliffe claimed" in any_library.store.passages_by_id([best])[best].text
+    assert any_library.lexical.missing_words("did bolsonaro win in liberia") == ["bolsonaro", "win", "liberia"]
+    refused = any_library.ask("who did bolsonaro blame for the election in liberia")
+    assert not refused.answered and "bolsonaro" in refused.missing
+
+
+def test_rebuild_reembeds_and_keeps_answers(any_library: Library) -> None:
+    """A rebuild re-embeds every passage in one change and the same question still finds the same quote."""
+    count = any_library.rebuild()
+    assert count == any_library.store.counts()[1] == any_library.vectors.size()
+    assert "Tehran and Moscow" in quoted(any_library.ask(RATCLIFFE))
+
+
+def test_backup_and_restore_point_to_pg_tools(any_library: Library, backend: str | None, tmp_path: Path) -> None:
+    """On PostgreSQL, backup is refused in one sentence naming pg_dump; on SQLite it writes a copy."""
+    if backend is None:
+        any_library.backup(tmp_path / "copy.sqlite3")
+        assert (tmp_path / "copy.sqlite3").stat().st_size > 0
+    else:
+        with pytest.raises(StoreError, match=r"pg_dump.*pg_restore"):
+            any_library.backup(tmp_path / "copy.sqlite3")
+
+
+# -- the command line -------------------------------------------------------------------
+
+
+def test_cli_add_ask_remove(tmp_path: Path, backend: str | None) -> None:
+    """`add`, `ask` and `remove` through run_bot.py work on each backend (PostgreSQL named by DATABASE_URL)."""
+    settings = {"DATABASE_URL": backend or ""}
+    data = tmp_path / "data"
+    article = tmp_path / "armor.txt"
+    article.write_text("Ballot Armor Act introduced\n\n" + HEINRICH)
+    added = run_cli("add", str(article), data_dir=data, settings=settings)
+    assert added.returncode == 0, added.stderr
+    asked = run_cli("ask", "who is sponsoring the ballot armor act", "--json", data_dir=data, settings=settings)
+    assert asked.returncode == 0, asked.stderr
+    assert "Quarrington" in asked.stdout
+    removed = run_cli("remove", "2", data_dir=data, settings=settings)
+    assert removed.returncode == 0, removed.stderr
+    again = run_cli("ask", RATCLIFFE, data_dir=data, settings=settings)
+    assert again.returncode == 0 and "Tehran and Moscow" in again.stdout and "Quarrington" not in again.stdout
+    assert (data / DATABASE).exists() == (backend is None)  # PostgreSQL leaves no SQLite file behind
+
+
+def test_cli_migrate_copies_everything_and_refuses_a_full_target(
+    tmp_path: Path, reuters_dir: Path, database_url: str, encoder: CountingEncoder
+) -> None:
+    """`migrate` copies articles, passages and embeddings (no re-embedding), checks the counts, refuses twice."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(reuters_dir, data)
+    with closing(sqlite3.connect(data / DATABASE)) as db:
+        counts = [db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("articles", "passages", "embeddings")]
+    moved = run_cli("migrate", database_url, data_dir=data)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.splitlines()[:3] == [
+        f"{table}: {n} in SQLite, {n} in PostgreSQL"
+        for table, n in zip(("articles", "passages", "embeddings"), counts, strict=True)
+    ]
+    counted = encoder.encoded
+    library = Library.open(tmp_path / "elsewhere", encoder, database_url=database_url)
+    try:
+        assert library.counts() == (counts[0], counts[1]) and library.vectors.size() == counts[2]
+        assert "Tehran and Moscow" in quoted(library.ask(RATCLIFFE))
+        assert encoder.encoded == counted + 1  # only the question: the stored embeddings were copied
+        added = library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH))
+        assert added.id == counts[0] + 1  # ids continue after the copied ones
+    finally:
+        library.close()
+    refused = run_cli("migrate", database_url, data_dir=data)
+    assert refused.returncode == 1 and "only into an empty database" in refused.stderr
+    asked = run_cli("ask", RATCLIFFE, "--json", data_dir=tmp_path / "none", settings={"DATABASE_URL": database_url})
+    assert asked.returncode == 0, asked.stderr
+    assert any("Tehran and Moscow" in q["text"] for q in json.loads(asked.stdout)["quotes"])
+
+
+def test_factory_picks_the_backend_from_the_url(tmp_path: Path, encoder: CountingEncoder, database_url: str) -> None:
+    """A postgresql:// URL gives the PostgreSQL parts over one connection and no SQLite file; other URLs are refused."""
+    from corpus.errors import BadInput
+    from corpus.postgres.activity import PgActivityLog
+    from corpus.postgres.articles import PgArticleStore
+    from corpus.postgres.lexical import PgLexicalSearch
+    from corpus.postgres.vectors import PgVectorSearch
+
+    made = open_parts(tmp_path / "data", encoder, database_url)
+    try:
+        assert isinstance(made.store, PgArticleStore) and isinstance(made.lexical, PgLexicalSearch)
+        assert isinstance(made.vectors, PgVectorSearch) and isinstance(made.activity, PgActivityLog)
+        assert made.store.db is made.lexical.db is made.vectors.db is made.activity.db
+        assert not (tmp_path / "data" / DATABASE).exists()
+    finally:
+        made.store.close()
+    with pytest.raises(BadInput, match="must be a postgresql:// URL"):
+        open_parts(tmp_path / "data", encoder, "mysql://localhost/db")
