@@ -1,0 +1,56 @@
+"""Choosing and marking quotes (index/answers.py): who acts, the kind of answer asked for, copies shown once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from corpus.records import StoredPassage
+from index.answers import Candidate, acting, drop_duplicates, make_quote, mark_best_sentence, text_sentences
+
+
+def _passage(pid: int, text: str) -> StoredPassage:
+    return StoredPassage(pid, pid, 0, 0, len(text), text, f"Title {pid}", "Outlet", None, "2020-10-22", None)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Ratcliffe claimed that Tehran and Moscow sent the emails.", 2),  # acts on a named object
+        ("Ratcliffe said the emails were a threat.", 1),  # acts
+        ("Democrats accuse Ratcliffe of politicising intelligence.", -1),  # acted upon
+        ("Ratcliffe's statements sparked criticism.", -1),  # only owns something
+        ("The emails reached voters in Florida.", 0),  # not named
+    ],
+)
+def test_who_acts_in_a_sentence(sentence: str, expected: int) -> None:
+    """For "who did Ratcliffe blame", a sentence where Ratcliffe acts beats one where he is acted upon."""
+    assert acting("Ratcliffe", "blame", sentence) == expected
+
+
+def test_the_sentence_with_the_kind_of_answer_is_marked() -> None:
+    """With equal closeness, "how many" marks the sentence holding a count and "when" the one holding a date."""
+    text = "The county tested its scanners. It tested 41 scanners in all. The results came on March 3, 2020."
+    spans = text_sentences(text)
+    assert len(spans) == 3
+    query, vectors = np.ones(4, np.float32), np.ones((3, 4), np.float32) / 2
+    assert "41 scanners" in mark_best_sentence("how many scanners were tested", query, spans, vectors).text
+    assert "March 3, 2020" in mark_best_sentence("when did the results come", query, spans, vectors).text
+
+
+def test_copies_of_one_text_are_quoted_once() -> None:
+    """The same passage text in two articles (case and spacing aside) is shown once, the better copy first."""
+    same = [_passage(1, "Officials said the audit passed."), _passage(2, "officials  said the AUDIT passed.")]
+    other = _passage(3, "The count ends on Friday.")
+    candidates = [Candidate(p, 1.0 - i / 10, 0.5, 0.0, np.zeros((1, 4))) for i, p in enumerate([*same, other])]
+    assert [c.passage.id for c in drop_duplicates(candidates)] == [1, 3]
+    assert [c.passage.id for c in drop_duplicates(candidates, limit=1)] == [1]
+
+
+def test_a_quote_is_the_passage_verbatim_with_the_sentence_marked() -> None:
+    """A quote keeps the passage text exactly and marks the chosen sentence by its span in it."""
+    passage = _passage(7, "First sentence here. The answer is 42.")
+    sentence = text_sentences(passage.text)[1]
+    quote = make_quote(passage, 1.5, sentence)
+    assert quote.text == passage.text and quote.highlight == "The answer is 42."
+    assert quote.text[quote.highlight_start : quote.highlight_end] == quote.highlight
