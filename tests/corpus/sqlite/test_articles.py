@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +12,6 @@ from corpus.errors import StoreError
 from corpus.records import NewArticle
 from corpus.sqlite.articles import SqliteArticleStore
 from corpus.sqlite.database import Database
-from corpus.sqlite.lexical import Fts5Search
-from corpus.sqlite.restore import restore_database
 
 TEXT = "Officials said the voting machines passed every audit this year."
 
@@ -79,52 +75,9 @@ def test_guilds_see_global_and_their_own_only(tmp_path: Path) -> None:
     )
 
 
-def test_lexical_search_respects_servers_and_odd_input(tmp_path: Path) -> None:
-    """BM25 search sees only what the server may see, and quotes or FTS operators in questions are harmless."""
-    store = open_store(tmp_path / "db.sqlite3")
-    _add(store, "Theirs", 2, "The tabulators in Maricopa passed the audit.")
-    assert Fts5Search(store.db).search("maricopa tabulators", 5, 1) == []
-    assert len(Fts5Search(store.db).search("maricopa tabulators", 5, 2)) == 1
-    for odd in ('"unbalanced quote', "NEAR(a b) OR AND NOT *", "the of and", ""):
-        Fts5Search(store.db).search(odd, 5, 2)  # no exception
-
-
 def test_damaged_database_is_named(tmp_path: Path) -> None:
     """A file that is not a database gives an error naming it and saying to restore a backup."""
     path = tmp_path / "articles.sqlite3"
     path.write_bytes(b"this is not sqlite" * 1000)
     with pytest.raises(StoreError, match=r"articles\.sqlite3.*restore it from a backup"):
         open_store(path)
-
-
-def test_restore_brings_an_older_backup_up_to_date(tmp_path: Path) -> None:
-    """A backup from before the lexical index and sentence vectors restores; the restored copy has both."""
-    old = open_store(tmp_path / "old.sqlite3")
-    _add(old, "Maricopa", text="The tabulators in Maricopa passed the audit.")
-    old.close()
-    with closing(sqlite3.connect(tmp_path / "old.sqlite3")) as db:
-        db.executescript(
-            "DROP TRIGGER passages_fts_insert; DROP TRIGGER passages_fts_delete; DROP TABLE passages_fts;"
-            " ALTER TABLE embeddings DROP COLUMN sentences;"
-        )
-    assert restore_database(tmp_path / "old.sqlite3", tmp_path / "db.sqlite3", model="m", dim=lambda: 4) is None
-    store = open_store(tmp_path / "db.sqlite3")
-    assert len(Fts5Search(store.db).search("maricopa tabulators", 5, None)) == 1
-    store.close()
-
-
-def test_refused_restore_leaves_nothing_behind(tmp_path: Path) -> None:
-    """A backup of another model's embeddings is refused in one sentence; the database and its directory stay as they were."""
-    backup = open_store(tmp_path / "backup.sqlite3")
-    _add(backup, "A")
-    backup.close()
-    data = tmp_path / "data"
-    data.mkdir()
-    current = open_store(data / "db.sqlite3")
-    _add(current, "B", text=TEXT + " B")
-    current.close()
-    before = sorted(data.iterdir())
-    with pytest.raises(StoreError, match=r"backup\.sqlite3 holds 1 embeddings made by 'm', not by 'other'"):
-        restore_database(tmp_path / "backup.sqlite3", data / "db.sqlite3", model="other", dim=lambda: 4)
-    assert sorted(data.iterdir()) == before
-    assert [a.title for a in open_store(data / "db.sqlite3").list_articles(None)] == ["B"]
