@@ -209,6 +209,7 @@ class Library:
             article = builtin_article()
             # A kill between the add and the marker must not add it twice; a later removal must stick.
             if self.store.find_duplicate(article.text, None, None) is None:
+                self.vectors.catch_up()  # an empty index first, so the add extends it rather than rebuilding
                 self._add(article, self._chunk(article))
             self.store.set_meta("builtin_added", "1")
 

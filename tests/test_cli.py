@@ -492,3 +492,10 @@ def test_output_into_a_closed_pipe_ends_quietly(data_dir: Path, command: str) ->
     finally:
         os.close(write)
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()
+
+
+def test_a_fresh_data_directory_answers_without_a_warning(tmp_path: Path) -> None:
+    """The README's first command on a new data directory quotes the built-in article and logs nothing."""
+    result = run_cli("ask", "who did Ratcliffe blame?", data_dir=tmp_path / "fresh")
+    assert result.returncode == 0 and result.stderr == ""
+    assert "**In a press conference" in result.stdout and "Tehran and Moscow" in result.stdout
