@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from corpus.postgres.database import PgDatabase
-from corpus.sqlite.lexical import SPELLING_MIN, STOP_WORDS, edit_distance
+from corpus.sqlite.lexical import SPELLING_MIN, STOP_WORDS, allowed_edits, closest_term, typing_slips
 
 _QUERY_WORD = re.compile(r"\w+", re.UNICODE)
 K1, B = 1.2, 0.75
@@ -123,28 +123,23 @@ class PgLexicalSearch:
             if not stems:
                 continue
             stem = stems[0]
-            allowed = 2 if len(stem) >= 10 else 1 if len(stem) >= SPELLING_MIN else 0
+            allowed = allowed_edits(stem)
             if not allowed:
                 continue
             rows = self.db.query(
                 "SELECT term, docs FROM vocabulary WHERE term >= %s AND term < %s AND length(term) BETWEEN %s AND %s",
                 (stem[:2], stem[:2] + "\uffff", len(stem) - allowed, len(stem) + allowed),
             )
-            scored = [(edit_distance(stem, term, allowed), -docs, term) for term, docs in rows]
-            best = min((s for s in scored if s[0] <= allowed), default=None)
+            best = closest_term(stem, rows, allowed)
             if best is not None:
-                fixes[word] = best[2]
+                fixes[word] = best
             elif (near := self._one_edit_away(word)) is not None:
                 fixes[word] = near
         return fixes
 
     def _one_edit_away(self, word: str) -> str | None:
         """The most common term ``word`` becomes with two neighbours swapped, or a letter put back (as FTS5's)."""
-        splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-        variants = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-        if len(word) >= 8:
-            variants |= {a + c + b for a, b in splits for c in "abcdefghijklmnopqrstuvwxyz"}
-        variants.discard(word)
+        variants = typing_slips(word)
         rows = self.db.query(
             "SELECT v.term, v.docs FROM vocabulary v"
             " WHERE v.term IN (SELECT t.lexeme FROM unnest(bot_terms(%s)) t WHERE length(t.lexeme) >= 3)",

@@ -91,7 +91,7 @@ class Fts5Search:
             self.db.connection.execute("DELETE FROM temp.stemmer")
         fixes: dict[str, str] = {}
         for word, stem in zip(unknown, stems, strict=False):
-            allowed = 2 if len(stem) >= 10 else 1 if len(stem) >= SPELLING_MIN else 0
+            allowed = allowed_edits(stem)
             if not allowed:
                 continue
             rows = self.db.query(
@@ -99,10 +99,9 @@ class Fts5Search:
                 " WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
                 (stem[:2], stem[:2] + "\uffff", len(stem) - allowed, len(stem) + allowed),
             )
-            scored = [(edit_distance(stem, term, allowed), -doc, term) for term, doc in rows]
-            best = min((s for s in scored if s[0] <= allowed), default=None)
+            best = closest_term(stem, rows, allowed)
             if best is not None:
-                fixes[word] = best[2]
+                fixes[word] = best
             elif (near := self._one_edit_away(word)) is not None:
                 fixes[word] = near
         return fixes
@@ -115,11 +114,7 @@ class Fts5Search:
         slips typing makes most; other edits turned real names into other words ("iceland" into
         "ireland"). A letter is put back only in words of eight letters or more.
         """
-        splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-        variants = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-        if len(word) >= 8:
-            variants |= {a + c + b for a, b in splits for c in "abcdefghijklmnopqrstuvwxyz"}
-        variants.discard(word)
+        variants = typing_slips(word)
         with self.db.lock:
             self.db.connection.execute(
                 "INSERT INTO temp.stemmer(rowid, t) VALUES (1, ?)", (" ".join(sorted(variants)),)
@@ -173,3 +168,25 @@ def edit_distance(a: str, b: str, limit: int) -> int:
             return limit + 1
         previous = current
     return previous[-1]
+
+
+def allowed_edits(stem: str) -> int:
+    """How many edits a misspelt stem may be from the term it is corrected to: none below SPELLING_MIN letters."""
+    return 2 if len(stem) >= 10 else 1 if len(stem) >= SPELLING_MIN else 0
+
+
+def closest_term(stem: str, terms: list[tuple[str, int]], allowed: int) -> str | None:
+    """Of (term, passages holding it), the nearest to ``stem`` within ``allowed`` edits, the most common on a tie."""
+    scored = [(edit_distance(stem, term, allowed), -docs, term) for term, docs in terms]
+    best = min((s for s in scored if s[0] <= allowed), default=None)
+    return str(best[2]) if best is not None else None
+
+
+def typing_slips(word: str) -> set[str]:
+    """``word`` with two neighbouring letters swapped, and, from eight letters, with one letter put back."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    variants = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    if len(word) >= 8:
+        variants |= {a + c + b for a, b in splits for c in "abcdefghijklmnopqrstuvwxyz"}
+    variants.discard(word)
+    return variants
