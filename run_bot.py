@@ -22,6 +22,7 @@ from dotenv import load_dotenv
 
 from corpus.errors import BadInput, StoreError
 from corpus.readers import MAX_QUESTION_BYTES, plural, read_import_file, read_stream, read_text
+from index.timeline import TIMELINE_LIMIT
 
 if TYPE_CHECKING:  # the model and the index load only for the commands that need them
     from index.encoder import SentenceTransformerEncoder
@@ -133,6 +134,26 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
             print_answer(answer)
+    return 0
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    """The articles that matter on a topic, oldest first, each with its sentence nearest the topic."""
+    library = open_library(args)
+    timeline = library.timeline(args.topic, guild_id=args.guild, limit=args.limit)
+    if args.json:
+        print(json.dumps(timeline.to_json(), ensure_ascii=False))
+        return 0
+    print(f"Timeline: {printable(timeline.topic, one_line=True)}")
+    if not timeline.entries:
+        print(timeline.refusal)
+    for quote in timeline.entries:
+        where = " · ".join((printable(quote.source or "outlet unknown", one_line=True), f"article #{quote.article_id}"))
+        print(f"\n{printable(quote.published or 'undated', one_line=True)}  {printable(quote.title, one_line=True)}")
+        print(f"    {where}")
+        if quote.url:
+            print(f"    {printable(quote.url, one_line=True)}")
+        print("    " + printable(quote.highlight).replace("\n", "\n    "))
     return 0
 
 
@@ -349,6 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=int, default=3, help="how many quotes (default 3)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
     ask.set_defaults(run=cmd_ask)
+
+    timeline = sub.add_parser("timeline", parents=[common, scoped], help="the dated articles on a topic, oldest first")
+    timeline.add_argument("topic", help="what the timeline is about, e.g. 'voting machine security'")
+    timeline.add_argument("--limit", type=int, default=TIMELINE_LIMIT, help=f"at most this many ({TIMELINE_LIMIT})")
+    timeline.add_argument("--json", action="store_true", help="print the timeline as one JSON object")
+    timeline.set_defaults(run=cmd_timeline)
 
     add = sub.add_parser("add", parents=[common, scoped], help="add an article from a URL, a .txt/.md/.html file or -")
     add.add_argument("file", help="an http(s) URL, a .txt, .md or .html file, or - for standard input")

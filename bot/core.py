@@ -19,6 +19,7 @@ from corpus.ingest import Details
 from corpus.records import Article, AuditEntry, StoredPassage
 from index.answers import Answer
 from index.library import AddedArticle, Library, Progress, Stats
+from index.timeline import Timeline
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -49,6 +50,10 @@ class AsyncLibrary:
     async def ask(self, question: str, *, guild_id: int | None, k: int = 3) -> Answer:
         """Answer a question for one server."""
         return await self._run(self.library.ask, question, k=k, guild_id=guild_id)
+
+    async def timeline(self, topic: str, *, guild_id: int | None) -> Timeline:
+        """A topic's dated articles for one server, oldest first."""
+        return await self._run(self.library.timeline, topic, guild_id=guild_id)
 
     async def log_answer(self, answer: Answer, *, guild_id: int | None, user_id: str) -> int:
         """Remember an answer that was shown; return its id."""

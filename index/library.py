@@ -42,6 +42,7 @@ from index.answers import (
 from index.encoder import Encoder, SentenceTransformerEncoder
 from index.parts import Parts
 from index.questions import Reading, in_window, published_date, read_question
+from index.timeline import TIMELINE_LIMIT, Timeline, in_date_order
 
 log = logging.getLogger(__name__)
 
@@ -493,10 +494,7 @@ class Library:
         searched = self.spelled(reading.text)
         query = self.encoder.encode([reading.text])[0]
         found = self.candidates(searched, query, offset + k, guild_id, reading)
-        missing = self.lexical.missing_words(searched)
-        # Words no article holds lower the confidence of every quote: often the name the question is about.
-        penalty = MISSING_WEIGHT * len(missing) / max(1, len(content_words(searched)))
-        penalty += KEY_MISSING_WEIGHT * any(len(w) >= KEY_LENGTH and w.isalpha() for w in missing)
+        missing, penalty = self._missing(searched)
         if not found or confidence(searched, found[0]) - penalty < self.min_score:
             return Answer(question, answered=False, missing=self._names(missing))
         chosen = [
@@ -507,6 +505,50 @@ class Library:
             for c in chosen
         ]
         return Answer(question, answered=True, quotes=quotes)
+
+    def _missing(self, searched: str) -> tuple[list[str], float]:
+        """The question's words no article holds, and how much they lower the confidence of every quote.
+
+        Often the missing word is the name the question is about.
+        """
+        missing = self.lexical.missing_words(searched)
+        penalty = MISSING_WEIGHT * len(missing) / max(1, len(content_words(searched)))
+        penalty += KEY_MISSING_WEIGHT * any(len(w) >= KEY_LENGTH and w.isalpha() for w in missing)
+        return missing, penalty
+
+    def timeline(self, topic: str, *, guild_id: int | None = None, limit: int = TIMELINE_LIMIT) -> Timeline:
+        """The articles that matter on ``topic``, oldest first, each quoted by its passage nearest the topic.
+
+        The same retrieval as ``ask``; an article is on the timeline when its best passage clears
+        the bar of a first quote (``min_score``): asked as a question, the topic would be answered
+        by it. The lower bar of further quotes let in passages that only share a word ("net" for
+        "net neutrality"). A time the topic names ("in november") keeps the articles published
+        then, unless none was.
+        """
+        topic = " ".join(topic.split())
+        if not topic:
+            raise BadInput("the topic is empty")
+        if not 1 <= limit <= TIMELINE_LIMIT:
+            raise BadInput(f"a timeline shows 1 to {TIMELINE_LIMIT} articles")
+        reading = self.read(topic)
+        searched = self.spelled(reading.text)
+        query = self.encoder.encode([reading.text])[0]
+        found = self.candidates(searched, query, CANDIDATES, guild_id, replace(reading, latest=False))
+        missing, penalty = self._missing(searched)
+        best: dict[int, Candidate] = {}
+        for c in found:
+            if c.passage.article_id not in best and confidence(searched, c) - penalty >= self.min_score:
+                best[c.passage.article_id] = c
+        if not best:
+            return Timeline(topic, missing=self._names(missing))
+        chosen = list(best.values())
+        if reading.window is not None:
+            chosen = [c for c in chosen if in_window(c.passage.published, reading.window)] or chosen
+        quotes = [
+            make_quote(c.passage, c.score, c.marked or self.mark(c.passage, searched, query, c.sentences))
+            for c in chosen[:limit]
+        ]
+        return Timeline(topic, in_date_order(quotes))
 
     def _names(self, missing: list[str]) -> list[str]:
         """Which of the words no article holds to name in a refusal: the rare ones, or the only one.

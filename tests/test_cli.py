@@ -233,6 +233,8 @@ BINARY = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4
         (["ask", "   "], {}, "the question is empty"),
         (["ask", "who?", "-k", "0"], {}, "at least one quote"),
         (["ask", "-"], {}, "no questions on standard input"),
+        (["timeline", "  "], {}, "the topic is empty"),
+        (["timeline", "ballots", "--limit", "0"], {}, "a timeline shows 1 to 40 articles"),
     ],
 )
 def test_bad_input_one_line_error_changes_nothing(
@@ -499,3 +501,23 @@ def test_a_fresh_data_directory_answers_without_a_warning(tmp_path: Path) -> Non
     result = run_cli("ask", "who did Ratcliffe blame?", data_dir=tmp_path / "fresh")
     assert result.returncode == 0 and result.stderr == ""
     assert "**In a press conference" in result.stdout and "Tehran and Moscow" in result.stdout
+
+
+def test_timeline_lists_the_articles_on_a_topic_oldest_first(data_dir: Path, tmp_path: Path) -> None:
+    """`timeline TOPIC` shows the dated articles on it oldest first, as text and as JSON; off-topic says so."""
+    for day, fact in (("2017-12-06", "certified the final tally"), ("2017-10-06", "ordered a paper ballot trial")):
+        (tmp_path / f"{day}.txt").write_text(
+            f"Dunmore recount {day}\n\nThe Dunmore County election board met about the disputed recount and {fact}."
+        )
+        added = run_cli(
+            "add", str(tmp_path / f"{day}.txt"), "--date", day, "--source", "Dunmore Ledger", data_dir=data_dir
+        )
+        assert added.returncode == 0, added.stderr
+    shown = run_cli("timeline", "dunmore recount", data_dir=data_dir)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.index("2017-10-06  Dunmore recount") < shown.stdout.index("2017-12-06  Dunmore recount")
+    assert "Dunmore Ledger" in shown.stdout and "ordered a paper ballot trial" in shown.stdout
+    entries = json.loads(run_cli("timeline", "dunmore recount", "--json", data_dir=data_dir).stdout)["entries"]
+    assert [e["published"] for e in entries if e["source"] == "Dunmore Ledger"] == ["2017-10-06", "2017-12-06"]
+    refused = run_cli("timeline", "bolsonaro runoff", data_dir=data_dir)
+    assert refused.returncode == 0 and "No article I know mentions “bolsonaro”." in refused.stdout

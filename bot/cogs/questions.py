@@ -12,7 +12,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.rendering import COLOUR, answer_embed, escape_text, message_text, no_more_sources_embed
+from bot.pages import Pages
+from bot.rendering import COLOUR, answer_embed, escape_text, message_text, no_more_sources_embed, timeline_pages
 from corpus.errors import BadInput
 from index.answers import Answer
 
@@ -24,6 +25,7 @@ T = TypeVar("T")
 
 HELP = """\
 **/ask** `question` — I answer with word-for-word quotes from the articles, the answering sentence in bold.
+**/timeline** `topic` — the dated articles on a topic, oldest first, each with its sentence on it.
 You can also mention me with a question, when the server's admins have enabled that.
 **More sources** shows the next passages; 👍 / 👎 tell the moderators whether the answer helped.
 
@@ -175,6 +177,20 @@ class Questions(commands.Cog):
             await interaction.followup.send(embed=embed, view=answer_view(answer_id))
         else:
             await interaction.followup.send(embed=embed)
+
+    @app_commands.command(name="timeline", description="The dated articles on a topic, oldest first.")
+    @app_commands.describe(topic="What the timeline is about, e.g. voting machine security")
+    @one_question_at_a_time()
+    async def timeline(self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 300]) -> None:
+        """Post the timeline's first page; its buttons page on for whoever asked."""
+        await interaction.response.defer(thinking=True)
+        timeline = await self.bot.core.timeline(topic, guild_id=interaction.guild_id)
+        embeds = timeline_pages(timeline)
+        if len(embeds) == 1:
+            await interaction.followup.send(embed=embeds[0])
+            return
+        view = Pages(interaction.user.id, embeds, "/timeline")
+        await interaction.followup.send(embed=view.embed(), view=view)
 
     @app_commands.command(name="help", description="What I do and which commands there are.")
     async def help(self, interaction: discord.Interaction) -> None:

@@ -328,6 +328,27 @@ def test_article_list_pages_with_buttons(bot: Bot) -> None:
     assert update.body["type"] == 7 and "Page 2 of" in str(update.body)
 
 
+def test_timeline_pages_oldest_first_for_whoever_asked(bot: Bot) -> None:
+    """/timeline posts dated articles oldest first within Discord's limits; only the asker turns its pages."""
+    asker = bot.member(bot.a)
+    sent = bot.discord.slash(bot.a, asker, "timeline", topic="russian interference in the 2016 election")
+    first = bot.discord.reply_to(sent)
+    within_limits(first)
+    embed = first.body["embeds"][0]
+    assert embed["title"] == "Timeline: russian interference in the 2016 election"
+    assert embed["footer"]["text"].startswith("Page 1 of ")
+    dates = [field["name"].split(" · ")[0] for field in embed["fields"]]
+    assert dates == sorted(dates) and all(d.startswith("2017-") for d in dates)
+    assert first.body["allowed_mentions"]["parse"] == []
+    next_id = first.body["components"][0]["components"][1]["custom_id"]
+    other = bot.discord.press(bot.a, bot.member(bot.a), first, next_id)
+    assert "Run /timeline to page yourself." in private_text(bot, other)
+    turned = callback(bot, bot.discord.press(bot.a, asker, first, next_id))
+    assert turned.body["type"] == 7 and turned.body["data"]["embeds"][0]["footer"]["text"].startswith("Page 2 of ")
+    later = [field["name"].split(" · ")[0] for field in turned.body["data"]["embeds"][0]["fields"]]
+    assert later and min(later) >= max(dates)
+
+
 def test_mention_is_answered_as_a_reply(bot: Bot) -> None:
     """ "@Bot who did Ratcliffe blame?" gets a reply with the quote that pings nobody."""
     sent = bot.discord.mention(bot.a, bot.member(bot.a), "who did Ratcliffe blame?")
@@ -468,7 +489,15 @@ def test_bad_token_is_refused_without_showing_it(tmp_path: Path) -> None:
 def test_help_lists_commands(bot: Bot) -> None:
     """/help answers privately with every command."""
     text = private_text(bot, bot.discord.slash(bot.a, bot.member(bot.a), "help"))
-    for command in ("/ask", "/article add", "/article remove", "/article list", "/article show", "/index rebuild"):
+    for command in (
+        "/ask",
+        "/timeline",
+        "/article add",
+        "/article remove",
+        "/article list",
+        "/article show",
+        "/index rebuild",
+    ):
         assert command in text
 
 
