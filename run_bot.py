@@ -272,6 +272,25 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gaps(args: argparse.Namespace) -> int:
+    """The questions members asked and did not get, grouped, most asked first."""
+    library = open_library(args)
+    gaps = library.gaps(guild_id=args.guild, days=args.days, everywhere=args.guild is None, limit=args.limit)
+    for gap in gaps:
+        if args.json:
+            print(json.dumps(gap.to_json(), ensure_ascii=False))
+            continue
+        print(
+            f"{gap.asked:>4}x  {printable(gap.question, one_line=True)}"
+            f"  ({gap.refused} refused, {gap.voted_down} voted down; last {gap.last_asked[:10]})"
+        )
+        for wording in gap.wordings:
+            print(f"       also: {printable(wording, one_line=True)}")
+    if not gaps and not args.json:
+        print(f"No unanswered questions in the last {plural(args.days, 'day')}.")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     """A consistent copy of the database, taken while the bot may be running."""
     library = open_library(args)
@@ -415,6 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=50)
     audit.add_argument("--json", action="store_true")
     audit.set_defaults(run=cmd_audit)
+
+    gaps = sub.add_parser("gaps", parents=[common, scoped], help="questions refused or voted down, grouped")
+    gaps.add_argument("--days", type=int, default=30, help="how far back (default 30)")
+    gaps.add_argument("--limit", type=int, default=20, help="at most this many groups (default 20)")
+    gaps.add_argument("--json", action="store_true", help="one JSON object per group per line")
+    gaps.set_defaults(run=cmd_gaps)
 
     backup = sub.add_parser("backup", parents=[common], help="copy the database consistently, even while the bot runs")
     backup.add_argument("file")

@@ -18,6 +18,7 @@ from typing import ParamSpec, TypeVar
 from corpus.ingest import Details
 from corpus.records import Article, AuditEntry, StoredPassage
 from index.answers import Answer
+from index.gaps import Gap
 from index.library import AddedArticle, Library, Progress, Stats
 from index.timeline import Timeline
 
@@ -54,6 +55,10 @@ class AsyncLibrary:
     async def timeline(self, topic: str, *, guild_id: int | None) -> Timeline:
         """A topic's dated articles for one server, oldest first."""
         return await self._run(self.library.timeline, topic, guild_id=guild_id)
+
+    async def gaps(self, *, guild_id: int | None, days: int) -> list[Gap]:
+        """One server's unanswered questions, grouped, most asked first."""
+        return await self._run(self.library.gaps, guild_id=guild_id, days=days)
 
     async def log_answer(self, answer: Answer, *, guild_id: int | None, user_id: str) -> int:
         """Remember an answer that was shown; return its id."""

@@ -14,6 +14,7 @@ import discord
 from corpus.readers import plural
 from corpus.records import Article, StoredPassage
 from index.answers import Answer, Quote
+from index.gaps import Gap
 from index.timeline import Timeline
 
 TITLE_LIMIT = 256
@@ -251,3 +252,24 @@ def timeline_pages(timeline: Timeline) -> list[discord.Embed]:
         )
         embeds.append(embed)
     return embeds
+
+
+def gaps_embed(gaps: list[Gap], days: int) -> discord.Embed:
+    """The questions nobody answered, grouped, most asked first, within one embed's description."""
+    lines: list[str] = []
+    size = 0
+    for gap in gaps:
+        line = (
+            f"**{gap.asked}×** {escaped(gap.question, 200)} ({gap.refused} refused, {gap.voted_down} 👎;"
+            f" last {escaped(gap.last_asked[:10], DATE_LIMIT)})"
+        )
+        line += "".join(f"\n   also: {escaped(w, 150)}" for w in gap.wordings)
+        if size + len(line) + 1 > DESCRIPTION_LIMIT:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return discord.Embed(
+        title=f"Unanswered questions, last {plural(days, 'day')}",
+        description="\n".join(lines) or "Every question was answered.",
+        colour=COLOUR,
+    )

@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -40,6 +40,7 @@ from index.answers import (
     word_coverage,
 )
 from index.encoder import Encoder, SentenceTransformerEncoder
+from index.gaps import GAP_LIMIT, GAP_SCAN, Gap, group_questions
 from index.parts import Parts
 from index.questions import Reading, in_window, published_date, read_question
 from index.timeline import TIMELINE_LIMIT, Timeline, in_date_order
@@ -603,6 +604,25 @@ class Library:
         self.store.backup_to(target)
 
     # -- feedback ---------------------------------------------------------------------
+
+    def gaps(
+        self, *, guild_id: int | None, days: int = 30, everywhere: bool = False, limit: int = GAP_LIMIT
+    ) -> list[Gap]:
+        """What members of a server (or everywhere) asked in the last ``days`` and did not get, most asked first.
+
+        A question counts when it was refused or its answer got more 👎 than 👍; questions asking
+        the same thing in other words are grouped (index/gaps.py).
+        """
+        if not 1 <= days <= 3650:
+            raise BadInput("give a period of 1 to 3650 days")
+        if not 1 <= limit <= 100:
+            raise BadInput("show 1 to 100 gaps")
+        since = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+        questions = self.activity.unanswered(guild_id, since, limit=GAP_SCAN, everywhere=everywhere)
+        if not questions:
+            return []
+        vectors = self.encoder.encode([q.question for q in questions])
+        return group_questions(questions, vectors)[:limit]
 
     def log_answer(self, answer: Answer, *, guild_id: int | None, user_id: str | None) -> int:
         """Remember an answer that was shown, for "More sources" and votes; return its id."""

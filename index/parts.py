@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from corpus.records import Article, ArticleRows, AuditEntry, Changes, StoredPassage
+from corpus.records import Article, ArticleRows, AuditEntry, Changes, StoredPassage, UnansweredQuestion
 
 
 class ArticleStore(Protocol):
@@ -167,6 +167,11 @@ class ActivityLog(Protocol):
 
     def votes(self, answer_id: int) -> dict[str, int]:
         """Every vote on an answer, by user."""
+
+    def unanswered(
+        self, guild_id: int | None, since: str, *, limit: int, everywhere: bool = False
+    ) -> list[UnansweredQuestion]:
+        """Questions asked in one server (or everywhere) since ``since``, refused or voted down, newest first."""
 
     def log_action(
         self,

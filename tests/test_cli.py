@@ -521,3 +521,29 @@ def test_timeline_lists_the_articles_on_a_topic_oldest_first(data_dir: Path, tmp
     assert [e["published"] for e in entries if e["source"] == "Dunmore Ledger"] == ["2017-10-06", "2017-12-06"]
     refused = run_cli("timeline", "bolsonaro runoff", data_dir=data_dir)
     assert refused.returncode == 0 and "No article I know mentions “bolsonaro”." in refused.stdout
+
+
+def test_gaps_lists_unanswered_questions_grouped(data_dir: Path, encoder) -> None:
+    """`gaps` shows refused questions grouped with their count and other wordings; `--json` one object per group."""
+    library = Library.open(data_dir, encoder)
+    for question in (
+        "who won argentina's 2019 runoff",
+        "who won the argentina runoff in 2019",
+        "who did Ratcliffe blame?",
+    ):
+        library.log_answer(library.ask(question, guild_id=5), guild_id=5, user_id="1")
+    library.close()
+    shown = run_cli("gaps", "--guild", "5", data_dir=data_dir)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[:2] == [
+        "   2x  who won the argentina runoff in 2019  (2 refused, 0 voted down; last "
+        + shown.stdout.split("last ")[1][:10]
+        + ")",
+        "       also: who won argentina's 2019 runoff",
+    ]
+    assert "Ratcliffe" not in shown.stdout  # answered, and nobody voted it down
+    groups = [json.loads(line) for line in run_cli("gaps", "--json", data_dir=data_dir).stdout.splitlines()]
+    assert [(g["question"], g["asked"]) for g in groups] == [("who won the argentina runoff in 2019", 2)]
+    assert run_cli("gaps", "--guild", "6", data_dir=data_dir).stdout == "No unanswered questions in the last 30 days.\n"
+    refused = run_cli("gaps", "--days", "0", data_dir=data_dir)
+    assert refused.returncode == 1 and refused.stderr == "error: give a period of 1 to 3650 days\n"

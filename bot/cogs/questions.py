@@ -36,7 +36,9 @@ Moderators (Manage Messages, or a moderator role):
 Admins (Administrator, Manage Server, or an admin role):
 **/index rebuild** — re-embed every passage (questions keep being answered meanwhile)
 **/index stats** — articles, passages, model
-**/index audit** — who added, removed or rebuilt what, and when"""
+**/index audit** — who added, removed or rebuilt what, and when
+
+Moderators: **/index gaps** `days` — the questions nobody answered, grouped, most asked first"""
 
 
 class QuestionCooldown:

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from corpus.postgres.database import PgDatabase
-from corpus.records import AuditEntry
+from corpus.records import UNANSWERED, AuditEntry, UnansweredQuestion
 
 
 class PgActivityLog:
@@ -44,6 +44,22 @@ class PgActivityLog:
         """Every vote on an answer, by user."""
         rows = self.db.query("SELECT user_id, vote FROM votes WHERE answer_id = %s", (answer_id,))
         return {str(u): int(v) for u, v in rows}
+
+    def unanswered(
+        self, guild_id: int | None, since: str, *, limit: int, everywhere: bool = False
+    ) -> list[UnansweredQuestion]:
+        """Questions asked in one server (or everywhere) since ``since``, refused or voted down, newest first.
+
+        Voted down: more 👎 than 👍 on the answer.
+        """
+        where = "true" if everywhere else "a.guild_id IS NOT DISTINCT FROM %(guild)s"
+        rows = self.db.query(
+            "SELECT a.question, a.asked_at, a.passage_ids = '[]' FROM answers a"
+            f" WHERE {where} AND a.asked_at >= %(since)s AND {UNANSWERED}"
+            " ORDER BY a.id DESC LIMIT %(limit)s",
+            {"guild": guild_id, "since": since, "limit": limit},
+        )
+        return [UnansweredQuestion(q, at, bool(refused)) for q, at, refused in rows]
 
     def log_action(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from corpus.records import AuditEntry
+from corpus.records import UNANSWERED, AuditEntry, UnansweredQuestion
 from corpus.sqlite.database import Database
 
 
@@ -45,6 +45,22 @@ class SqliteActivityLog:
             str(u): int(v)
             for u, v in self.db.query("SELECT user_id, vote FROM votes WHERE answer_id = ?", (answer_id,))
         }
+
+    def unanswered(
+        self, guild_id: int | None, since: str, *, limit: int, everywhere: bool = False
+    ) -> list[UnansweredQuestion]:
+        """Questions asked in one server (or everywhere) since ``since``, refused or voted down, newest first.
+
+        Voted down: more 👎 than 👍 on the answer.
+        """
+        where = "1" if everywhere else "a.guild_id IS ?"
+        rows = self.db.query(
+            "SELECT a.question, a.asked_at, a.passage_ids = '[]' FROM answers a"
+            f" WHERE {where} AND a.asked_at >= ? AND {UNANSWERED}"
+            " ORDER BY a.id DESC LIMIT ?",
+            ([] if everywhere else [guild_id]) + [since, limit],
+        )
+        return [UnansweredQuestion(q, at, bool(refused)) for q, at, refused in rows]
 
     # -- the audit log ----------------------------------------------------------------
 

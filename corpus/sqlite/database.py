@@ -69,6 +69,8 @@ CREATE TABLE IF NOT EXISTS answers (      -- what the bot showed, so buttons and
     passage_ids TEXT NOT NULL,              -- JSON list, in the order shown
     asked_at    TEXT NOT NULL
 );
+-- /index gaps reads one server's recent questions.
+CREATE INDEX IF NOT EXISTS answers_asked ON answers(guild_id, asked_at);
 CREATE TABLE IF NOT EXISTS votes (
     answer_id INTEGER NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
     user_id   TEXT NOT NULL,

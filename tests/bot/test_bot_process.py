@@ -349,6 +349,20 @@ def test_timeline_pages_oldest_first_for_whoever_asked(bot: Bot) -> None:
     assert later and min(later) >= max(dates)
 
 
+def test_moderators_see_the_questions_nobody_answered(bot: Bot) -> None:
+    """Members' refused questions show up grouped in /index gaps for a moderator, privately; a member is refused."""
+    for question in ("who won the 2019 runoff in argentina", "who won argentina's 2019 runoff"):
+        _, refused = bot.ask(bot.b, question)
+        assert not refused.body["embeds"][0].get("fields"), embed_text(refused)  # refused: no quotes
+    shown = private_text(bot, bot.discord.slash(bot.b, bot.moderator(bot.b), "index", "gaps", days=7))
+    assert "Unanswered questions, last 7 days" in shown and "**2×** who won argentina's 2019 runoff" in shown
+    assert "also: who won the 2019 runoff in argentina" in shown
+    elsewhere = private_text(bot, bot.discord.slash(bot.a, bot.moderator(bot.a), "index", "gaps"))
+    assert "argentina" not in elsewhere
+    denied = private_text(bot, bot.discord.slash(bot.b, bot.member(bot.b), "index", "gaps"))
+    assert "Only moderators" in denied and "argentina" not in denied
+
+
 def test_mention_is_answered_as_a_reply(bot: Bot) -> None:
     """ "@Bot who did Ratcliffe blame?" gets a reply with the quote that pings nobody."""
     sent = bot.discord.mention(bot.a, bot.member(bot.a), "who did Ratcliffe blame?")
@@ -428,6 +442,7 @@ def test_authorization_matrix(bot: Bot) -> None:
         ("article", "remove", moderators),
         ("index", "stats", {"admin"}),
         ("index", "audit", {"admin"}),
+        ("index", "gaps", moderators),
     ]
     state = "SELECT COUNT(*), (SELECT value FROM meta WHERE key='generation') FROM articles"
     for group, sub, intended in commands:
@@ -442,7 +457,8 @@ def test_authorization_matrix(bot: Bot) -> None:
             if who == "DM":
                 assert "only works inside a server" in reply, (sub, who, reply)
             elif who not in intended:
-                assert ("Only moderators" if group == "article" else "Only admins") in reply, (sub, who, reply)
+                moderated = group == "article" or sub == "gaps"
+                assert ("Only moderators" if moderated else "Only admins") in reply, (sub, who, reply)
             else:
                 assert "Only moderators" not in reply and "Only admins" not in reply, (sub, who, reply)
             if sub == "add" and who in intended:
