@@ -25,6 +25,7 @@ T = TypeVar("T")
 
 HELP = """\
 **/ask** `question` — I answer with word-for-word quotes from the articles, the answering sentence in bold.
+Add `private:True` to see the answer alone; its **Share** button posts it for everyone.
 **/timeline** `topic` — the dated articles on a topic, oldest first, each with its sentence on it.
 You can also mention me with a question, when the server's admins have enabled that.
 **More sources** shows the next passages; 👍 / 👎 tell the moderators whether the answer helped.
@@ -145,9 +146,40 @@ class Vote(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(?P<id>\
         )
 
 
-def answer_view(answer_id: int) -> discord.ui.View:
-    """The buttons under an answer."""
+class Share(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(?P<id>\d+):share"):
+    """The "Share" button under a private answer: posts the same answer in the channel for everyone."""
+
+    def __init__(self, answer_id: int) -> None:
+        """A button that refers to a logged answer."""
+        super().__init__(
+            discord.ui.Button(label="Share", style=discord.ButtonStyle.primary, custom_id=f"answer:{answer_id}:share")
+        )
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
+        """Rebuild the button from its custom id."""
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Post the private answer's embeds, as the asker saw them, publicly with the usual buttons.
+
+        Discord sends the message the button is on with the press, so what is shared is exactly
+        what was shown, even if the articles changed since. Only the asker sees a private answer,
+        so only the asker can share it.
+        """
+        embeds = interaction.message.embeds if interaction.message is not None else []
+        if not embeds:
+            await interaction.response.send_message("This answer can no longer be shared; ask again.", ephemeral=True)
+            return
+        await interaction.response.send_message(embeds=embeds, view=answer_view(self.answer_id))
+
+
+def answer_view(answer_id: int, *, share: bool = False) -> discord.ui.View:
+    """The buttons under an answer (and Share under a private one)."""
     view = discord.ui.View(timeout=None)
+    if share:
+        view.add_item(Share(answer_id))
     view.add_item(MoreSources(answer_id))
     view.add_item(Vote(answer_id, "up"))
     view.add_item(Vote(answer_id, "down"))
@@ -169,16 +201,23 @@ class Questions(commands.Cog):
         return answer, answer_embed(answer, article_count=count), answer_id
 
     @app_commands.command(name="ask", description="Ask a question; I answer with quotes from the news articles.")
-    @app_commands.describe(question="Your question, e.g. who did Ratcliffe blame?")
+    @app_commands.describe(
+        question="Your question, e.g. who did Ratcliffe blame?",
+        private="Answer only me (a Share button can post it for everyone)",
+    )
     @one_question_at_a_time()
-    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300]) -> None:
-        """Answer in the channel with quotes, or say the articles do not cover it."""
-        await interaction.response.defer(thinking=True)
+    async def ask(
+        self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300], private: bool = False
+    ) -> None:
+        """Answer in the channel with quotes (or only to the asker), or say the articles do not cover it."""
+        await interaction.response.defer(thinking=True, ephemeral=private)
         answer, embed, answer_id = await self._answer(question, interaction.guild_id, interaction.user.id)
-        if answer.answered:
-            await interaction.followup.send(embed=embed, view=answer_view(answer_id))
+        if not answer.answered:
+            await interaction.followup.send(embed=embed, ephemeral=private)
+        elif private:
+            await interaction.followup.send(embed=embed, view=answer_view(answer_id, share=True), ephemeral=True)
         else:
-            await interaction.followup.send(embed=embed)
+            await interaction.followup.send(embed=embed, view=answer_view(answer_id))
 
     @app_commands.command(name="timeline", description="The dated articles on a topic, oldest first.")
     @app_commands.describe(topic="What the timeline is about, e.g. voting machine security")
@@ -239,5 +278,5 @@ class Questions(commands.Cog):
 
 async def setup(bot: NewsBot) -> None:
     """Add the cog and the persistent answer buttons."""
-    bot.add_dynamic_items(MoreSources, Vote)
+    bot.add_dynamic_items(MoreSources, Vote, Share)
     await bot.add_cog(Questions(bot))

@@ -363,6 +363,22 @@ def test_moderators_see_the_questions_nobody_answered(bot: Bot) -> None:
     assert "Only moderators" in denied and "argentina" not in denied
 
 
+def test_a_private_answer_is_shared_as_shown(bot: Bot) -> None:
+    """/ask private:True answers only the asker; Share posts the same embed publicly with the usual buttons."""
+    asker = bot.member(bot.a)
+    sent = bot.discord.slash(bot.a, asker, "ask", question="who did Ratcliffe blame?", private=True)
+    answer = bot.discord.reply_to(sent)
+    assert callback(bot, sent).body["data"]["flags"] & 64 and answer.body["flags"] & 64
+    assert "Tehran and Moscow" in embed_text(answer)
+    buttons = [c["custom_id"] for c in answer.body["components"][0]["components"]]
+    assert buttons[0].endswith(":share") and buttons[1].endswith(":more")
+    shared = callback(bot, bot.discord.press(bot.a, asker, answer, buttons[0]))
+    assert shared.body["type"] == 4 and not shared.body["data"].get("flags", 0) & 64
+    assert shared.body["data"]["embeds"] == answer.body["embeds"]
+    assert [c["custom_id"] for c in shared.body["data"]["components"][0]["components"]] == buttons[1:]
+    assert shared.body["data"]["allowed_mentions"] == {"parse": []}
+
+
 def test_mention_is_answered_as_a_reply(bot: Bot) -> None:
     """ "@Bot who did Ratcliffe blame?" gets a reply with the quote that pings nobody."""
     sent = bot.discord.mention(bot.a, bot.member(bot.a), "who did Ratcliffe blame?")
