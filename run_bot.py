@@ -24,6 +24,8 @@ from corpus.errors import BadInput, StoreError
 from corpus.readers import MAX_QUESTION_BYTES, plural, read_import_file, read_stream, read_text
 from index.timeline import TIMELINE_LIMIT
 
+CHANNEL_MODES = ("auto", "mention", "off")  # index/library.py's; repeated so --help needs no model
+
 if TYPE_CHECKING:  # the model and the index load only for the commands that need them
     from index.encoder import SentenceTransformerEncoder
     from index.library import Library
@@ -291,6 +293,24 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_channel(args: argparse.Namespace) -> int:
+    """Set how the bot listens in a channel, or list the channels whose mode was set."""
+    library = open_library(args)
+    if args.action == "set":
+        if args.guild is None or args.channel_id is None or args.mode is None:
+            raise BadInput("channel set needs CHANNEL_ID MODE and --guild ID")
+        actor = f"cli:{getpass.getuser()}"
+        library.set_channel_mode(guild_id=args.guild, channel_id=args.channel_id, mode=args.mode, actor=actor)
+        print(f"Channel {args.channel_id} of server {args.guild}: {args.mode}.")
+        return 0
+    modes = library.channel_modes(guild_id=args.guild)
+    for channel_id, mode in sorted(modes.items()):
+        print(json.dumps({"channel_id": channel_id, "mode": mode}) if args.json else f"{channel_id}  {mode}")
+    if not modes and not args.json:
+        print("No channel has a mode set: the bot answers mentions everywhere.")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     """A consistent copy of the database, taken while the bot may be running."""
     library = open_library(args)
@@ -336,20 +356,22 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-AUDITED = {"add", "import", "remove", "rebuild", "backup", "restore"}
+AUDITED = {"add", "import", "remove", "rebuild", "backup", "restore", "channel"}
 
 
 def record(args: argparse.Namespace, outcome: str, detail: str | None = None) -> None:
     """Put a command-line moderator or admin action in the audit log (best effort)."""
     if args.command not in AUDITED:
         return
-    target = str(getattr(args, "file", None) or getattr(args, "id", None) or "") or None
+    target = str(getattr(args, "file", None) or getattr(args, "id", None) or getattr(args, "channel_id", None) or "")
+    if getattr(args, "mode", None):
+        detail = f"mode {args.mode}" + (f"; {detail}" if detail else "")
     try:
         open_library(args).record_action(
             actor=f"cli:{getpass.getuser()}",
             guild_id=getattr(args, "guild", None),
             action=args.command,
-            target=target,
+            target=target or None,
             outcome=outcome,
             detail=detail,
         )
@@ -440,6 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
     gaps.add_argument("--limit", type=int, default=20, help="at most this many groups (default 20)")
     gaps.add_argument("--json", action="store_true", help="one JSON object per group per line")
     gaps.set_defaults(run=cmd_gaps)
+
+    channel = sub.add_parser("channel", parents=[common, scoped], help="how the bot listens in a channel")
+    channel.add_argument("action", choices=("set", "list"), help="set a channel's mode, or list the modes set")
+    channel.add_argument("channel_id", nargs="?", type=int, help="the channel's id (set)")
+    channel.add_argument("mode", nargs="?", choices=CHANNEL_MODES, help="auto, mention or off (set)")
+    channel.add_argument("--json", action="store_true", help="list: one JSON object per line")
+    channel.set_defaults(run=cmd_channel)
 
     backup = sub.add_parser("backup", parents=[common], help="copy the database consistently, even while the bot runs")
     backup.add_argument("file")

@@ -12,7 +12,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import NotAdmin, NotInServer, NotModerator
+from bot.checks import NotAdmin, NotInServer, NotModerator, SilentHere
 from bot.core import AsyncLibrary
 from bot.health import watch_event_loop
 from bot.rendering import escape_text, message_text
@@ -22,7 +22,7 @@ from index.settings import Settings
 
 log = logging.getLogger("bot")
 
-COGS = ("bot.cogs.questions", "bot.cogs.articles", "bot.cogs.admin")
+COGS = ("bot.cogs.questions", "bot.cogs.articles", "bot.cogs.admin", "bot.cogs.channels")
 
 
 def describe(interaction: discord.Interaction) -> str:
@@ -36,7 +36,7 @@ def elapsed_ms(interaction: discord.Interaction) -> int:
     return int((discord.utils.utcnow() - interaction.created_at).total_seconds() * 1000)
 
 
-AUDITED_GROUPS = {"article", "index"}
+AUDITED_GROUPS = {"article", "index", "channel"}
 
 
 async def audit(interaction: discord.Interaction, outcome: str, detail: str | None = None) -> None:
@@ -47,12 +47,14 @@ async def audit(interaction: discord.Interaction, outcome: str, detail: str | No
     namespace = interaction.namespace
     target = next(
         (
-            str(getattr(value, "filename", value))
-            for key in ("article", "url", "file", "title")
+            str(getattr(value, "filename", None) or getattr(value, "id", value))
+            for key in ("article", "url", "file", "title", "channel")
             if (value := getattr(namespace, key, None)) is not None
         ),
         None,
     )
+    if (mode := getattr(namespace, "mode", None)) is not None:
+        detail = f"mode {mode}" + (f"; {detail}" if detail else "")
     bot: NewsBot = interaction.client  # type: ignore[assignment]
     try:
         await bot.core.record_action(
@@ -96,7 +98,7 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Turn any failure into a short private sentence for the user and a log line for the operator."""
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        if isinstance(cause, NotInServer | NotModerator | NotAdmin):
+        if isinstance(cause, NotInServer | NotModerator | NotAdmin | SilentHere):
             text, outcome = cause.message, "refused"
         elif isinstance(cause, app_commands.CommandOnCooldown):
             text, outcome = f"Slow down a little: try again in {max(1, round(cause.retry_after))} s.", "cooldown"

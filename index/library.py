@@ -73,6 +73,9 @@ LATEST_WEIGHT = 0.5
 #: "Newest" is judged among this many of the best candidates.
 LATEST_DEPTH = 20
 _EPOCH = date(1970, 1, 1)
+#: How the bot may listen in a channel: answer every question (in a thread), only mentions, or not at all.
+CHANNEL_MODES = ("auto", "mention", "off")
+DEFAULT_CHANNEL_MODE = "mention"
 #: How many candidates each method contributes before fusion.
 CANDIDATES = 50
 #: The largest file ``add FILE``, ``add -`` and an upload may be, unless the settings say otherwise.
@@ -594,6 +597,30 @@ class Library:
         self.activity.log_action(
             guild_id=guild_id, actor=actor, action=action, target=target, outcome=outcome, detail=detail
         )
+
+    def set_channel_mode(self, *, guild_id: int, channel_id: int, mode: str, actor: str) -> None:
+        """Set how the bot listens in a channel: ``auto``, ``mention`` or ``off`` (the shells audit it)."""
+        if mode not in CHANNEL_MODES:
+            raise BadInput(f"a channel's mode is one of {', '.join(CHANNEL_MODES)}")
+        if not 0 < channel_id <= MAX_ID or not 0 < guild_id <= MAX_ID:
+            raise BadInput("give the ids of a channel and its server")
+        self.activity.set_channel_mode(guild_id, channel_id, mode, actor)
+
+    def channel_mode(self, channel_id: int) -> str:
+        """How the bot listens in a channel: what an admin set, else ``mention``."""
+        return self.activity.channel_modes(None, channel_id).get(channel_id, DEFAULT_CHANNEL_MODE)
+
+    def channel_modes(self, *, guild_id: int | None) -> dict[int, str]:
+        """The modes admins set in a server (every server's when None), by channel id."""
+        return self.activity.channel_modes(guild_id)
+
+    def remember_thread(self, thread_id: int, *, guild_id: int | None, channel_id: int | None, question: str) -> None:
+        """Record a thread the bot started, or the latest question asked in it."""
+        self.activity.remember_thread(thread_id, guild_id, channel_id, question)
+
+    def thread_question(self, thread_id: int) -> str | None:
+        """The latest question of a thread the bot started; None when the bot did not start it."""
+        return self.activity.thread_question(thread_id)
 
     def audit_log(self, *, guild_id: int | None, limit: int = 50, everywhere: bool = False) -> list[AuditEntry]:
         """The latest recorded actions, newest first."""

@@ -12,8 +12,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.checks import answers_here
 from bot.pages import Pages
-from bot.rendering import COLOUR, answer_embed, escape_text, message_text, no_more_sources_embed, timeline_pages
+from bot.rendering import (
+    COLOUR,
+    answer_embed,
+    escape_text,
+    message_text,
+    no_more_sources_embed,
+    shorten,
+    timeline_pages,
+)
 from corpus.errors import BadInput
 from index.answers import Answer
 
@@ -22,6 +31,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot")
 T = TypeVar("T")
+#: A thread's name, from its question (Discord allows 100 characters).
+THREAD_NAME_LIMIT = 90
+QUESTION_WORDS = frozenset(
+    "who whom whose what whats what's when where why how which did does do is are was were can could will would"
+    " should has have had any anyone".split()
+)
+_URL = re.compile(r"https?://\S+")
 
 HELP = """\
 **/ask** `question` — I answer with word-for-word quotes from the articles, the answering sentence in bold.
@@ -194,8 +210,10 @@ class Questions(commands.Cog):
         self.bot = bot
         self.cooldown = QuestionCooldown(bot.settings.ask_cooldown_seconds)
 
-    async def _answer(self, question: str, guild_id: int | None, user_id: int) -> tuple[Answer, discord.Embed, int]:
-        answer = await self.bot.core.ask(question, guild_id=guild_id)
+    async def _answer(
+        self, question: str, guild_id: int | None, user_id: int, *, previous: str | None = None
+    ) -> tuple[Answer, discord.Embed, int]:
+        answer = await self.bot.core.ask(question, guild_id=guild_id, previous=previous)
         answer_id = await self.bot.core.log_answer(answer, guild_id=guild_id, user_id=str(user_id))
         count = await self.bot.core.count_articles(guild_id=guild_id)
         return answer, answer_embed(answer, article_count=count), answer_id
@@ -205,6 +223,7 @@ class Questions(commands.Cog):
         question="Your question, e.g. who did Ratcliffe blame?",
         private="Answer only me (a Share button can post it for everyone)",
     )
+    @answers_here()
     @one_question_at_a_time()
     async def ask(
         self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300], private: bool = False
@@ -221,6 +240,7 @@ class Questions(commands.Cog):
 
     @app_commands.command(name="timeline", description="The dated articles on a topic, oldest first.")
     @app_commands.describe(topic="What the timeline is about, e.g. voting machine security")
+    @answers_here()
     @one_question_at_a_time()
     async def timeline(self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 300]) -> None:
         """Post the timeline's first page; its buttons page on for whoever asked."""
@@ -241,39 +261,70 @@ class Questions(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Answer "@Bot question" as a reply (needs MESSAGE_CONTENT_INTENT).
+        """Answer mentions, every question in an ``auto`` channel, and every follow-up in the bot's threads.
 
-        An empty or throttled mention gets no reply: a reply to a mention is public, so a
-        refusal would let anyone make the bot post in the channel as often as they like.
+        Needs MESSAGE_CONTENT_INTENT. In a thread the bot started, each member's message is a
+        follow-up, read with the thread's last question. In an ``auto`` channel a message that
+        looks like a question is answered in a new thread; in ``off`` the bot stays silent, even
+        when mentioned. An empty or throttled message gets no reply: a reply is public, so a
+        refusal would let anyone make the bot post as often as they like.
         """
         me = self.bot.user
-        if (
-            not self.bot.settings.message_content_intent
-            or message.author.bot
-            or me is None
-            or me not in message.mentions
-        ):
+        if not self.bot.settings.message_content_intent or message.author.bot or me is None:
             return
         question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
-        if not question:
-            return
-        retry = self.cooldown.retry_after(message.author.id)
-        if retry:
-            log.info(
-                "guild=%s user=%s mention throttled for %.0f s",
-                message.guild and message.guild.id,
-                message.author.id,
-                retry,
-            )
-            return
+        mentioned = me in message.mentions
         guild_id = message.guild.id if message.guild else None
+        previous = None
+        if isinstance(message.channel, discord.Thread):
+            previous = await self.bot.core.thread_question(message.channel.id)
+        if previous is None:
+            mode = await self.bot.core.channel_mode(message.channel.id) if guild_id is not None else "mention"
+            if mode == "off" or not question or not (mentioned or (mode == "auto" and looks_like_a_question(question))):
+                return
+        if not question or self._throttled(message):
+            return
         try:
-            answer, embed, answer_id = await self._answer(question, guild_id, message.author.id)
+            answer, embed, answer_id = await self._answer(question, guild_id, message.author.id, previous=previous)
         except BadInput as exc:
             await message.reply(message_text(escape_text(f"{exc}.")), mention_author=False)
             return
         view = answer_view(answer_id) if answer.answered else discord.utils.MISSING
-        await message.reply(embed=embed, view=view, mention_author=False)
+        if previous is not None:  # a follow-up: answered in its thread, which now leans on it
+            await message.channel.send(embed=embed, view=view)
+            await self.bot.core.remember_thread(
+                message.channel.id, guild_id=guild_id, channel_id=None, question=question
+            )
+        elif not mentioned:  # a question in an auto channel: answered in a thread of its own
+            thread = await message.create_thread(name=shorten(question, THREAD_NAME_LIMIT), auto_archive_duration=1440)
+            await self.bot.core.remember_thread(
+                thread.id, guild_id=guild_id, channel_id=message.channel.id, question=question
+            )
+            await thread.send(embed=embed, view=view)
+        else:
+            await message.reply(embed=embed, view=view, mention_author=False)
+
+    def _throttled(self, message: discord.Message) -> bool:
+        retry = self.cooldown.retry_after(message.author.id)
+        if retry:
+            log.info(
+                "guild=%s user=%s message throttled for %.0f s",
+                message.guild and message.guild.id,
+                message.author.id,
+                retry,
+            )
+        return bool(retry)
+
+
+def looks_like_a_question(text: str) -> bool:
+    """Whether a message in an ``auto`` channel asks something: a question mark, or a question's first word.
+
+    Chatter ("lol same", "thanks!", a bare link) is left alone; three words at least.
+    """
+    words = _URL.sub(" ", text).split()
+    if len(words) < 3:
+        return False
+    return text.rstrip().endswith("?") or words[0].casefold().strip(",.!") in QUESTION_WORDS
 
 
 async def setup(bot: NewsBot) -> None:

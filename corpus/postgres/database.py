@@ -175,6 +175,22 @@ CREATE TABLE IF NOT EXISTS audit (        -- every moderator and admin action, r
     outcome  text NOT NULL,
     detail   text
 );
+-- How the bot listens in each channel an admin has set (the rest: "mention").
+CREATE TABLE IF NOT EXISTS channel_modes (
+    channel_id bigint PRIMARY KEY,
+    guild_id   bigint NOT NULL,
+    mode       text NOT NULL CHECK (mode IN ('auto', 'mention', 'off')),
+    set_by     text,
+    set_at     text NOT NULL
+);
+-- Threads the bot started, with the last question asked in each (what a follow-up leans on).
+CREATE TABLE IF NOT EXISTS conversations (
+    thread_id  bigint PRIMARY KEY,
+    guild_id   bigint,
+    channel_id bigint,
+    question   text NOT NULL,
+    updated_at text NOT NULL
+);
 INSERT INTO meta VALUES ('generation', '0') ON CONFLICT DO NOTHING;
 """
 

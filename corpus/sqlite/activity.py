@@ -92,4 +92,35 @@ class SqliteActivityLog:
         )
         return [AuditEntry(*row) for row in rows]
 
+    # -- channels and threads -----------------------------------------------------------
+
+    def set_channel_mode(self, guild_id: int, channel_id: int, mode: str, set_by: str) -> None:
+        """Store how the bot listens in a channel."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.db.lock:
+            self.db.connection.execute(
+                "INSERT OR REPLACE INTO channel_modes VALUES (?, ?, ?, ?, ?)", (channel_id, guild_id, mode, set_by, now)
+            )
+
+    def channel_modes(self, guild_id: int | None, channel_id: int | None = None) -> dict[int, str]:
+        """The modes set in a server (or for one channel of it, or everywhere when ``guild_id`` is None), by channel."""
+        where, args = ("guild_id = ?", [guild_id]) if guild_id is not None else ("1", [])
+        if channel_id is not None:
+            where, args = f"{where} AND channel_id = ?", [*args, channel_id]
+        return dict(self.db.query(f"SELECT channel_id, mode FROM channel_modes WHERE {where}", args))
+
+    def remember_thread(self, thread_id: int, guild_id: int | None, channel_id: int | None, question: str) -> None:
+        """Record a thread the bot started, or the latest question asked in it."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.db.lock:
+            self.db.connection.execute(
+                "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?, ?)",
+                (thread_id, guild_id, channel_id, question, now),
+            )
+
+    def thread_question(self, thread_id: int) -> str | None:
+        """The latest question of a thread the bot started, or None for any other channel."""
+        rows = self.db.query("SELECT question FROM conversations WHERE thread_id = ?", (thread_id,))
+        return str(rows[0][0]) if rows else None
+
     # -- backups ----------------------------------------------------------------------
