@@ -129,9 +129,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         questions = [args.question]
     if not questions:
         raise BadInput("no questions on standard input")
+    if args.after is not None and not args.after.strip():
+        raise BadInput("the earlier question (--after) is empty")
     library = open_library(args)
     for question in questions:
-        answer = library.ask(question, k=args.k, guild_id=args.guild)
+        answer = library.ask(question, k=args.k, guild_id=args.guild, previous=args.after)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
@@ -410,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, or - to read one per line from standard input")
     ask.add_argument("-k", type=int, default=3, help="how many quotes (default 3)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
+    ask.add_argument("--after", metavar="EARLIER", help="ask it as a follow-up to this earlier question")
     ask.set_defaults(run=cmd_ask)
 
     timeline = sub.add_parser("timeline", parents=[common, scoped], help="the dated articles on a topic, oldest first")

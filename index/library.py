@@ -40,6 +40,7 @@ from index.answers import (
     word_coverage,
 )
 from index.encoder import Encoder, SentenceTransformerEncoder
+from index.followups import followup_query
 from index.gaps import GAP_LIMIT, GAP_SCAN, Gap, group_questions
 from index.parts import Parts
 from index.questions import Reading, in_window, published_date, read_question
@@ -487,14 +488,20 @@ class Library:
             self._dates = (generation, frozenset((d.year, d.month) for d in dates), max(dates, default=None))
         return read_question(question, self._dates[1], self._dates[2])
 
-    def ask(self, question: str, *, k: int = 3, offset: int = 0, guild_id: int | None = None) -> Answer:
-        """Quote the ``k`` passages that best answer ``question`` (after skipping ``offset``)."""
+    def ask(
+        self, question: str, *, k: int = 3, offset: int = 0, guild_id: int | None = None, previous: str | None = None
+    ) -> Answer:
+        """Quote the ``k`` passages that best answer ``question`` (after skipping ``offset``).
+
+        ``previous`` is the question asked before it in the conversation: a question that leans on
+        it ("what about russia?") is searched with its subject carried over (index/followups.py).
+        """
         question = " ".join(question.split())
         if not question:
             raise BadInput("the question is empty")
         if k < 1:
             raise BadInput("ask for at least one quote")
-        reading = self.read(question)
+        reading = self.read(followup_query(question, previous))
         searched = self.spelled(reading.text)
         query = self.encoder.encode([reading.text])[0]
         found = self.candidates(searched, query, offset + k, guild_id, reading)

@@ -119,6 +119,19 @@ def test_ask_many_questions_from_stdin_as_json(data_dir: Path) -> None:
     }
 
 
+def test_ask_after_an_earlier_question_answers_the_follow_up(data_dir: Path) -> None:
+    """`ask FOLLOW-UP --after EARLIER` quotes the answer the follow-up alone does not get; a blank one is refused."""
+    earlier = "which group were the threatening emails sent in the name of"
+    result = run_cli("ask", "what did they tell people to do", "--after", earlier, "--json", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["question"] == "what did they tell people to do"
+    assert answer["answered"] is True and "vote for Trump" in answer["quotes"][0]["text"]
+    blank = run_cli("ask", "what did they tell people to do", "--after", " ", data_dir=data_dir)
+    assert blank.returncode != 0
+    assert blank.stderr.strip() == "error: the earlier question (--after) is empty"
+
+
 def test_add_list_ask_remove_round_trip(data_dir: Path, tmp_path: Path, encoder) -> None:
     """A moderator adds a file with metadata, it is listed and quoted with it, then removed for good."""
     path = tmp_path / "ohio.md"
