@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import discord
 import yarl
@@ -136,14 +137,16 @@ class NewsBot(commands.AutoShardedBot):
         """Configure intents, shards and defaults; nothing connects yet."""
         intents = discord.Intents.default()
         intents.message_content = settings.message_content_intent
+        shards: dict[str, Any] = {"shard_count": settings.shard_count}  # None: as many as Discord recommends
+        if settings.shard_ids is not None:  # unset: every shard of the count
+            shards["shard_ids"] = list(settings.shard_ids)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
             tree_cls=NewsTree,
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
-            shard_count=settings.shard_count,
-            shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None,
+            **shards,
         )
         self.settings = settings
         self.core = core

@@ -200,6 +200,7 @@ class Session:
     shard: tuple[int, int] | None = None  # [shard_id, shard_count] from IDENTIFY; None until READY
     ready: bool = False  # READY and every GUILD_CREATE of its shard sent
     seq: int = 0
+    burst: asyncio.Lock = field(default_factory=asyncio.Lock)  # held while READY and the GUILD_CREATEs go out
 
     def holds(self, guild_id: int | None) -> bool:
         """Whether this session receives the events of ``guild_id`` (None: a DM, which shard 0 receives)."""
@@ -317,7 +318,8 @@ class StandInDiscord:
         """Send an event to every session whose shard holds ``guild_id`` (a DM: shard 0); how many got it."""
         sessions = [session for session in self.sessions if session.holds(guild_id)]
         for session in sessions:
-            await self._send_to(session, event, data)
+            async with session.burst:
+                await self._send_to(session, event, data)
         return len(sessions)
 
     async def _send_to(self, session: Session, event: str, data: dict[str, Any]) -> None:
@@ -423,12 +425,14 @@ class StandInDiscord:
         }
         if "shard" in identify:
             ready["shard"] = [shard_id, shard_count]
-        await self._send_to(session, "READY", ready)
-        with self._lock:
-            session.shard = (shard_id, shard_count)
-        for guild in mine:
-            await self._send_to(session, "GUILD_CREATE", self.guild_create(guild))
-        session.ready = True
+        # Events of this shard's guilds from now on wait for READY and the GUILD_CREATEs, as on Discord.
+        async with session.burst:
+            with self._lock:
+                session.shard = (shard_id, shard_count)
+            await self._send_to(session, "READY", ready)
+            for guild in mine:
+                await self._send_to(session, "GUILD_CREATE", self.guild_create(guild))
+            session.ready = True
         self.identified.set()
 
     # -- REST -------------------------------------------------------------------------
