@@ -301,3 +301,50 @@ def test_one_process_runs_every_shard_when_no_ids_are_given(tmp_path: Path, seed
         assert asked_discord == (how == "recommended by Discord")
     finally:
         shards.stop()
+
+
+async def _identify_as(url: str, shard: list[int] | None) -> tuple[list[dict[str, Any]], int | None]:
+    """IDENTIFY to the stand-in's gateway with ``shard``: the events until it goes quiet, and its close code."""
+    import aiohttp
+
+    identify: dict[str, Any] = {"token": TOKEN, "intents": 0, "properties": {}}
+    if shard is not None:
+        identify["shard"] = shard
+    events: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        assert (await ws.receive_json())["op"] == 10
+        await ws.send_json({"op": 2, "d": identify})
+        while True:
+            try:
+                message = await ws.receive(timeout=2)
+            except TimeoutError:
+                break
+            if message.type != aiohttp.WSMsgType.TEXT:
+                break
+            events.append(message.json())
+        return events, ws.close_code
+
+
+def test_the_stand_in_gateway_routes_guilds_by_shard_as_discord_does() -> None:
+    """READY echoes the shard and lists only its guilds, GUILD_CREATE follows for those alone; a bad shard gets 4010."""
+    import asyncio
+
+    discord = StandInDiscord()
+    on_zero = [discord.add_guild(f"Z{n}", shard=(0, 3)) for n in range(2)]
+    on_two = discord.add_guild("T", shard=(2, 3))
+    discord.start()
+    try:
+        events, _ = asyncio.run(_identify_as(discord.gateway_url, [2, 3]))
+        ready = events[0]["d"]
+        assert events[0]["t"] == "READY" and ready["shard"] == [2, 3]
+        assert ready["guilds"] == [{"id": str(on_two.id), "unavailable": True}]
+        assert [(e["t"], e["d"]["id"]) for e in events[1:]] == [("GUILD_CREATE", str(on_two.id))]
+        events, _ = asyncio.run(_identify_as(discord.gateway_url, None))  # unsharded: every guild, no shard field
+        assert "shard" not in events[0]["d"] and len(events[0]["d"]["guilds"]) == 3
+        assert {e["d"]["id"] for e in events[1:]} == {str(g.id) for g in [*on_zero, on_two]}
+        for bad in ([3, 3], [0, 0], [-1, 2], ["0", 2]):
+            events, code = asyncio.run(_identify_as(discord.gateway_url, bad))
+            assert events == [] and code == 4010, (bad, code)
+        assert discord.gateway_json(bot=True)["shards"] == 1  # three guilds: Discord recommends one shard
+    finally:
+        discord.stop()
