@@ -303,7 +303,7 @@ def test_one_process_runs_every_shard_when_no_ids_are_given(tmp_path: Path, seed
         shards.stop()
 
 
-async def _identify_as(url: str, shard: list[int] | None) -> tuple[list[dict[str, Any]], int | None]:
+async def _identify_as(url: str, shard: list[Any] | None) -> tuple[list[dict[str, Any]], int | None]:
     """IDENTIFY to the stand-in's gateway with ``shard``: the events until it goes quiet, and its close code."""
     import aiohttp
 
