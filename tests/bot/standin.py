@@ -126,6 +126,8 @@ class Guild:
     admin_role: Role
     curator_role: Role
     members: dict[int, Member] = field(default_factory=dict)
+    channels: dict[int, str] = field(default_factory=dict)  # more text channels: id -> name
+    threads: dict[int, dict[str, Any]] = field(default_factory=dict)  # public threads started in it, by id
 
     def permissions(self, member: Member) -> int:
         """Computed like Discord: @everyone, OR each role; Administrator means all."""
@@ -134,13 +136,16 @@ class Guild:
             bits |= role.permissions
         return ALL_PERMISSIONS if bits & ADMINISTRATOR else bits
 
-    def channel_json(self) -> dict[str, Any]:
-        """The text channel."""
+    def channel_json(self, channel_id: int | None = None) -> dict[str, Any]:
+        """A text channel (default: the first, #general), or a thread started in one."""
+        channel_id = channel_id or self.channel_id
+        if channel_id in self.threads:
+            return self.threads[channel_id]
         return {
-            "id": str(self.channel_id),
+            "id": str(channel_id),
             "type": 0,
             "guild_id": str(self.id),
-            "name": "general",
+            "name": self.channels.get(channel_id, "general"),
             "position": 0,
             "permission_overwrites": [],
             "nsfw": False,
@@ -259,6 +264,12 @@ class StandInDiscord:
         guild.members[member.id] = member
         return member
 
+    def add_channel(self, guild: Guild, name: str) -> int:
+        """Another text channel in ``guild`` (before the bot connects); its id."""
+        channel_id = snowflake()
+        guild.channels[channel_id] = name
+        return channel_id
+
     def add_attachment(self, filename: str, content: bytes, content_type: str) -> dict[str, Any]:
         """An attachment object whose URL this server serves."""
         attachment_id = snowflake()
@@ -348,7 +359,7 @@ class StandInDiscord:
             "icon": None,
             "owner_id": str(next(iter(guild.members), self.bot_user_id)),
             "roles": [r.to_json() for r in roles],
-            "channels": [guild.channel_json()],
+            "channels": [guild.channel_json(c) for c in (guild.channel_id, *guild.channels)],
             "members": [bot_member],
             "member_count": len(guild.members) + 1,
             "features": [],
@@ -356,7 +367,7 @@ class StandInDiscord:
             "stickers": [],
             "voice_states": [],
             "presences": [],
-            "threads": [],
+            "threads": list(guild.threads.values()),
             "stage_instances": [],
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
@@ -561,7 +572,51 @@ class StandInDiscord:
             return web.Response(status=204)
         if parts[0] == "channels" and parts[-1] == "messages" and method == "POST":
             return self._message(call, int(parts[1]), body)
+        if parts[0] == "channels" and parts[2:3] == ["messages"] and parts[-1] == "threads" and method == "POST":
+            return self._start_thread(call, int(parts[1]), int(parts[3]), body)
         return self._json({"message": f"stand-in has no route for {method} {path}", "code": 0}, status=404)
+
+    def _start_thread(self, call: Call, channel_id: int, message_id: int, body: dict[str, Any]) -> web.Response:
+        """POST /channels/{id}/messages/{id}/threads: a public thread whose id is the message's, then THREAD_CREATE.
+
+        As Discord does: the name must be 1 to 100 characters, a message starts at most one thread,
+        and the creator's gateway gets THREAD_CREATE with ``newly_created``.
+        """
+        guild = next((g for g in self.guilds.values() if channel_id in (g.channel_id, *g.channels)), None)
+        name = str(body.get("name") or "")
+        if guild is None:
+            return self._json({"message": "Unknown Channel", "code": 10003}, status=404)
+        if not 1 <= len(name) <= 100:
+            return self._json({"message": "Invalid Form Body", "code": 50035}, status=400)
+        if message_id in guild.threads:
+            return self._json({"message": "A thread has already been created for this message", "code": 160004}, 400)
+        thread = {
+            "id": str(message_id),
+            "type": 11,
+            "guild_id": str(guild.id),
+            "parent_id": str(channel_id),
+            "owner_id": str(self.bot_user_id),
+            "name": name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": int(body.get("auto_archive_duration") or 4320),
+                "archive_timestamp": now_iso(),
+                "locked": False,
+                "create_timestamp": now_iso(),
+            },
+        }
+        guild.threads[message_id] = thread
+        call.response = thread
+        asyncio.get_running_loop().create_task(
+            self._dispatch("THREAD_CREATE", thread | {"newly_created": True}, guild.id)
+        )
+        return self._json(thread, status=201)
 
     # -- what the tests drive ---------------------------------------------------------
 
@@ -577,8 +632,9 @@ class StandInDiscord:
         *,
         kind: int = 2,
         message: dict[str, Any] | None = None,
+        channel_id: int | None = None,
     ) -> Sent:
-        """Send INTERACTION_CREATE from ``member`` (in ``guild``, or a DM when None)."""
+        """Send INTERACTION_CREATE from ``member`` (in ``guild``'s ``channel_id``, default #general; None: a DM)."""
         interaction_id = snowflake()
         token = f"token-{interaction_id}"
         payload: dict[str, Any] = {
@@ -594,11 +650,11 @@ class StandInDiscord:
             "attachment_size_limit": 10 * 1024 * 1024,
         }
         if guild is not None:
-            channel_id = guild.channel_id
+            channel_id = channel_id or guild.channel_id
             payload |= {
                 "guild_id": str(guild.id),
                 "channel_id": str(channel_id),
-                "channel": guild.channel_json(),
+                "channel": guild.channel_json(channel_id),
                 "member": guild.member_json(member),
                 "guild_locale": "en-US",
                 "authorizing_integration_owners": {"0": str(guild.id)},
@@ -618,8 +674,10 @@ class StandInDiscord:
         delivered = self._send("INTERACTION_CREATE", payload, guild.id if guild is not None else None)
         return Sent(interaction_id, token, time.monotonic(), channel_id, delivered)
 
-    def slash(self, guild: Guild | None, member: Member, name: str, *sub: str, **options: Any) -> Sent:
-        """A slash command, e.g. ``slash(g, m, "article", "add", text="...")``."""
+    def slash(
+        self, guild: Guild | None, member: Member, name: str, *sub: str, channel_id: int | None = None, **options: Any
+    ) -> Sent:
+        """A slash command, e.g. ``slash(g, m, "article", "add", text="...")`` (in #general unless ``channel_id``)."""
         attachments = {o["id"]: o for o in options.values() if isinstance(o, dict) and "filename" in o}
         opts = [
             {
@@ -633,28 +691,42 @@ class StandInDiscord:
         data["options"] = [{"name": sub[0], "type": 1, "options": opts}] if sub else opts
         if attachments:
             data["resolved"] = {"attachments": attachments}
-        return self.interaction(guild, member, data)
+        return self.interaction(guild, member, data, channel_id=channel_id)
 
     def press(self, guild: Guild, member: Member, message: Call, custom_id: str) -> Sent:
         """Press a button on a message the bot sent (Discord includes that message, components and all)."""
         data = {"custom_id": custom_id, "component_type": 2}
         return self.interaction(guild, member, data, kind=3, message=message.response)
 
-    def mention(self, guild: Guild, member: Member, text: str) -> Sent:
+    def mention(self, guild: Guild, member: Member, text: str, *, channel_id: int | None = None) -> Sent:
         """A channel message from ``member`` that mentions the bot."""
+        return self.message(guild, member, f"<@{self.bot_user_id}> {text}", channel_id=channel_id)
+
+    def message(self, guild: Guild, member: Member, content: str, *, channel_id: int | None = None) -> Sent:
+        """A message from ``member`` in a channel or thread of ``guild`` (default #general); mentions as written."""
         message_id = snowflake()
+        channel_id = channel_id or guild.channel_id
+        mentioned = f"<@{self.bot_user_id}>" in content or f"<@!{self.bot_user_id}>" in content
         delivered = self._send(
             "MESSAGE_CREATE",
             {
-                **self.message_json(guild.channel_id, {"content": f"<@{self.bot_user_id}> {text}"}, message_id),
+                **self.message_json(channel_id, {"content": content}, message_id),
                 "author": user_json(member.id, member.name),
                 "member": {k: v for k, v in guild.member_json(member).items() if k != "user"},
                 "guild_id": str(guild.id),
-                "mentions": [user_json(self.bot_user_id, "NewsBot", bot=True)],
+                "mentions": [user_json(self.bot_user_id, "NewsBot", bot=True)] if mentioned else [],
             },
             guild.id,
         )
-        return Sent(message_id, "", time.monotonic(), guild.channel_id, delivered)
+        return Sent(message_id, "", time.monotonic(), channel_id, delivered)
+
+    def posted_in(self, channel_id: int, *, after: float = 0.0, timeout: float = 60) -> Call:
+        """The first message the bot posted in a channel or thread since ``after`` (a monotonic time)."""
+        path = f"/channels/{channel_id}/messages"
+        return self.wait_for(
+            lambda calls: next((c for c in calls if c.method == "POST" and c.path == path and c.at >= after), None),
+            timeout,
+        )
 
     def calls_for(self, sent: Sent) -> list[Call]:
         """The REST calls that answered one interaction (callback, followups, edits)."""

@@ -34,9 +34,17 @@ class Bot:
         self.a = next(g for g in discord.guilds.values() if g.name == "A")
         self.b = next(g for g in discord.guilds.values() if g.name == "B")
 
+    def channel(self, name: str) -> int:
+        """The id of one of server A's extra channels ("ask-here", "quiet")."""
+        return next(channel_id for channel_id, called in self.a.channels.items() if called == name)
+
     def member(self, guild: Guild, *roles: Any) -> Any:
         """A fresh member (fresh, so the /ask cooldown of another test never applies)."""
         return self.discord.add_member(guild, f"user{time.monotonic_ns()}", *roles)
+
+    def admin(self, guild: Guild) -> Any:
+        """A member with Administrator through the admin role."""
+        return self.member(guild, guild.admin_role)
 
     def moderator(self, guild: Guild) -> Any:
         """A member with Manage Messages through the moderator role."""
@@ -60,6 +68,8 @@ def running_bot(base: Path, source_data: Path, **settings: str) -> Iterator[Bot]
     shutil.copytree(source_data, data_dir)
     discord = StandInDiscord()
     guild_a, guild_b = discord.add_guild("A"), discord.add_guild("B")
+    discord.add_channel(guild_a, "ask-here")
+    discord.add_channel(guild_a, "quiet")
     discord.start()
     log = base / "bot.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD", "MODERATOR", "ADMIN"))}
@@ -377,6 +387,50 @@ def test_a_private_answer_is_shared_as_shown(bot: Bot) -> None:
     assert shared.body["data"]["embeds"] == answer.body["embeds"]
     assert [c["custom_id"] for c in shared.body["data"]["components"][0]["components"]] == buttons[1:]
     assert shared.body["data"]["allowed_mentions"] == {"parse": []}
+
+
+def set_mode(bot: Bot, channel_id: int, mode: str) -> str:
+    """An admin of server A runs /channel mode: in that channel; the private reply."""
+    return private_text(bot, bot.discord.slash(bot.a, bot.admin(bot.a), "channel", channel_id=channel_id, mode=mode))
+
+
+def test_an_auto_channel_answers_questions_in_threads_and_follow_ups_need_no_mention(bot: Bot) -> None:
+    """In auto: a question gets a thread with its answer, chatter nothing; in the thread a follow-up leans on it."""
+    ask_here = bot.channel("ask-here")
+    assert "is now **auto**" in set_mode(bot, ask_here, "auto")
+    started = time.monotonic()
+    chatter = bot.discord.message(bot.a, bot.member(bot.a), "lol same here", channel_id=ask_here)
+    asked = bot.discord.message(bot.a, bot.member(bot.a), "who did Ratcliffe blame?", channel_id=ask_here)
+    thread = bot.discord.wait_for(
+        lambda calls: next((c for c in calls if c.path.endswith("/threads") and c.at >= started), None)
+    )
+    assert thread.path == f"/channels/{ask_here}/messages/{asked.id}/threads"  # none for the chatter
+    assert f"/messages/{chatter.id}/" not in str([c.path for c in bot.discord.calls])
+    assert thread.body["name"] == "who did Ratcliffe blame?"
+    answer = bot.discord.posted_in(asked.id, after=started)  # a thread started from a message takes its id
+    assert "Tehran and Moscow" in embed_text(answer) and answer.body["allowed_mentions"] == {"parse": []}
+    within_limits(answer)
+    later = time.monotonic()
+    bot.discord.message(bot.a, bot.member(bot.a), "and when did he say that", channel_id=asked.id)
+    follow_up = bot.discord.posted_in(asked.id, after=later)
+    assert "Ratcliffe" in embed_text(follow_up) and follow_up.body["allowed_mentions"] == {"parse": []}
+
+
+def test_an_off_channel_stays_silent_and_ask_there_says_where_to_ask(bot: Bot) -> None:
+    """In off: a mention gets nothing and /ask a private pointer to the channels that answer; members cannot set modes."""
+    quiet, ask_here = bot.channel("quiet"), bot.channel("ask-here")
+    set_mode(bot, ask_here, "auto")
+    assert "is now **off**" in set_mode(bot, quiet, "off")
+    started = time.monotonic()
+    bot.discord.mention(bot.a, bot.member(bot.a), "who did Ratcliffe blame?", channel_id=quiet)
+    pointed = private_text(bot, bot.discord.slash(bot.a, bot.member(bot.a), "ask", channel_id=quiet, question="who?"))
+    assert pointed == f"I don't answer questions in this channel; ask in <#{ask_here}>."
+    assert not [c for c in bot.discord.calls if c.path == f"/channels/{quiet}/messages" and c.at >= started]
+    listed = private_text(bot, bot.discord.slash(bot.a, bot.admin(bot.a), "channel"))
+    assert f"<#{quiet}> **off**" in listed and f"<#{ask_here}> **auto**" in listed
+    refused = private_text(bot, bot.discord.slash(bot.a, bot.member(bot.a), "channel", channel_id=quiet, mode="auto"))
+    assert "Only admins" in refused
+    assert "is now **mention**" in set_mode(bot, quiet, "mention")
 
 
 def test_mention_is_answered_as_a_reply(bot: Bot) -> None:
