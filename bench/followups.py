@@ -109,7 +109,8 @@ def score(library: Library, pairs: list[dict[str, str]]) -> dict[str, Any]:
     misses = []
     for number, pair in enumerate(pairs):
         # A question with its own subject must be searched alone, even after another story's question.
-        unrelated = next(p["first"] for p in pairs[number - 1 :: -1] if p["article"] != pair["article"])
+        before = pairs[:number][::-1] + pairs[number:][::-1]  # the pairs before it, nearest first, then wrapping
+        unrelated = next(p["first"] for p in before if p["article"] != pair["article"])
         found = {
             name: rank(library, method(pair["followup"], pair["first"]), pair["answer"])
             for name, method in METHODS.items()
