@@ -411,7 +411,7 @@ def test_an_auto_channel_answers_questions_in_threads_and_follow_ups_need_no_men
     assert "Tehran and Moscow" in embed_text(answer) and answer.body["allowed_mentions"] == {"parse": []}
     within_limits(answer)
     later = time.monotonic()
-    bot.discord.message(bot.a, bot.member(bot.a), "and when did he say that", channel_id=asked.id)
+    bot.discord.message(bot.a, bot.member(bot.a), "why are democrats angry with him", channel_id=asked.id)
     follow_up = bot.discord.posted_in(asked.id, after=later)
     assert "Ratcliffe" in embed_text(follow_up) and follow_up.body["allowed_mentions"] == {"parse": []}
 
