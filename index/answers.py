@@ -174,24 +174,6 @@ def word_coverage(question: str, text: str) -> float:
     return len(asked & _terms(text)) / len(asked) if asked else 0.0
 
 
-def feedback_words(question: str, sentences: list[str], limit: int, least: int = 2) -> list[str]:
-    """Up to ``limit`` words that at least ``least`` of ``sentences`` hold and the question does not.
-
-    Pseudo-relevance feedback: the sentences nearest the question in meaning often say what a
-    paraphrase means in the articles' own words ("spent" for "cost"), so the lexical search is
-    repeated with them. The commonest first, ties in the order they appear; short words, numbers
-    and stop words are skipped.
-    """
-    asked = set(_WORD.findall(question.casefold()))
-    counts: dict[str, int] = {}
-    for sentence in sentences:
-        for word in dict.fromkeys(_WORD.findall(sentence.casefold())):
-            if len(word) > 3 and not word.isdigit() and word not in _STOP and word not in asked:
-                counts[word] = counts.get(word, 0) + 1
-    common = sorted((w for w, n in counts.items() if n >= least), key=lambda w: -counts[w])
-    return common[:limit]
-
-
 @dataclass(frozen=True, slots=True)
 class _Expected:
     """What kind of answer a question asks for: "date", "number", "name" or nothing."""

@@ -33,7 +33,6 @@ from index.answers import (
     Candidate,
     content_words,
     drop_duplicates,
-    feedback_words,
     make_quote,
     mark_best_sentence,
     sentence_scores,
@@ -72,10 +71,6 @@ LATEST_WEIGHT = 0.5
 #: "Newest" is judged among this many of the best candidates.
 LATEST_DEPTH = 20
 _EPOCH = date(1970, 1, 1)
-#: Pseudo-relevance feedback: the lexical search is repeated with up to this many words that the
-#: nearest sentences of the dense top ``EXPANSION_DEPTH`` passages share (news dev set, tuning half).
-EXPANSION_TERMS = 5
-EXPANSION_DEPTH = 5
 #: How many candidates each method contributes before fusion.
 CANDIDATES = 50
 #: The largest file ``add FILE``, ``add -`` and an upload may be, unless the settings say otherwise.
@@ -407,8 +402,6 @@ class Library:
         # Looked up once more: an article removed meanwhile by another process is not quoted.
         found = self.store.visible_passages(dense.keys() | lexical.keys(), guild_id)
         sentences = self._sentence_vectors(list(found.values()))
-        more = self._feedback(question, query, dense, found, sentences, depth, guild_id)
-        lexical = {pid: max(lexical.get(pid, 0.0), more.get(pid, 0.0)) for pid in lexical.keys() | more.keys()}
         best_lexical = max(lexical.values(), default=0.0) or 1.0
         fused = []
         for pid, passage in found.items():
@@ -420,36 +413,6 @@ class Library:
         fused.sort(key=lambda c: c.score, reverse=True)
         actor = (reading.actor, reading.verb) if reading is not None and reading.actor else None
         return drop_duplicates(self._rerank(question, query, fused, actor), wanted)
-
-    def _feedback(
-        self,
-        question: str,
-        query: np.ndarray,
-        dense: dict[int, float],
-        found: dict[int, StoredPassage],
-        sentences: dict[int, np.ndarray],
-        depth: int,
-        guild_id: int | None,
-    ) -> dict[int, float]:
-        """BM25 of the question with the words the dense top passages' nearest sentences share (see feedback_words).
-
-        Passages only this search finds join ``found`` and ``sentences``. A paraphrase shares few
-        words with its answer; the passages nearest in meaning lend it theirs.
-        """
-        nearest = []
-        for pid in sorted(dense, key=lambda p: -dense[p])[:EXPANSION_DEPTH]:
-            spans = text_sentences(found[pid].text) if pid in found else []
-            if spans and len(spans) == len(sentences[pid]):
-                nearest.append(spans[int(np.argmax(sentences[pid] @ query))].text)
-        words = feedback_words(question, nearest, EXPANSION_TERMS)
-        if not words:
-            return {}
-        more = dict(self.lexical.search(f"{question} {' '.join(words)}", depth, guild_id))
-        new = self.store.visible_passages(more.keys() - found.keys(), guild_id)
-        if new:
-            found.update(new)
-            sentences.update(self._sentence_vectors(list(new.values())))
-        return more
 
     def _in_context(self, query: np.ndarray, fused: list[Candidate], reading: Reading | None) -> list[Candidate]:
         """Add what the passage's article says about it: how close its lede is, and when it was published.

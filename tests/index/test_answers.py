@@ -6,15 +6,7 @@ import numpy as np
 import pytest
 
 from corpus.records import StoredPassage
-from index.answers import (
-    Candidate,
-    acting,
-    drop_duplicates,
-    feedback_words,
-    make_quote,
-    mark_best_sentence,
-    text_sentences,
-)
+from index.answers import Candidate, acting, drop_duplicates, make_quote, mark_best_sentence, text_sentences
 
 
 def _passage(pid: int, text: str) -> StoredPassage:
@@ -62,20 +54,3 @@ def test_a_quote_is_the_passage_verbatim_with_the_sentence_marked() -> None:
     quote = make_quote(passage, 1.5, sentence)
     assert quote.text == passage.text and quote.highlight == "The answer is 42."
     assert quote.text[quote.highlight_start : quote.highlight_end] == quote.highlight
-
-
-def test_feedback_words_are_the_nearest_sentences_shared_words_the_question_lacks() -> None:
-    """A paraphrase ("cost") is searched again with the words the sentences nearest in meaning share ("spent")."""
-    nearest = [
-        "Mueller's office spent about $3.2 million on the investigation.",
-        "The special counsel spent $1.7 million on salaries.",
-        "Other offices spent $3.5 million supporting the investigation.",
-    ]
-    words = feedback_words("how much has the mueller investigation cost", nearest, 5)
-    assert words[0] == "spent"
-    assert "million" in words
-    assert not {"mueller", "investigation", "the", "3.2"} & set(words)  # the question's own words, stop words, numbers
-    assert (
-        feedback_words("how much has the mueller investigation cost", nearest[:1], 5) == []
-    )  # one sentence: no consensus
-    assert len(feedback_words("cost", nearest, 1)) == 1
