@@ -10,6 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from corpus.chunking import Span, sentences
+from corpus.nearcopy import outlet_key
 from corpus.records import StoredPassage
 
 
@@ -27,6 +28,15 @@ class Quote:
     url: str | None
     published: str | None
     score: float
+    #: Other outlets that published this story (wire copies recorded against the article), first recorded first.
+    also_published: tuple[str, ...] = ()
+    #: How many independent outlets carry the marked sentence's claim, this one included (see ``corroboration``).
+    independent_outlets: int = 1
+
+    @property
+    def single_outlet(self) -> bool:
+        """Whether only this quote's outlet carries its claim among the articles."""
+        return self.independent_outlets <= 1
 
     @property
     def highlight(self) -> str:
@@ -44,6 +54,9 @@ class Quote:
             "url": self.url,
             "published": self.published,
             "score": round(self.score, 4),
+            "also_published": list(self.also_published),
+            "independent_outlets": self.independent_outlets,
+            "single_outlet": self.single_outlet,
         }
 
 
@@ -302,7 +315,14 @@ def mark_best_sentence(
     return spans[int(np.argmax(sentence_scores(question, query, spans, vectors, actor=actor)))]
 
 
-def make_quote(passage: StoredPassage, score: float, sentence: Span) -> Quote:
+def make_quote(
+    passage: StoredPassage,
+    score: float,
+    sentence: Span,
+    *,
+    also_published: tuple[str, ...] = (),
+    independent_outlets: int = 1,
+) -> Quote:
     """A quote of ``passage`` with ``sentence`` marked."""
     return Quote(
         text=passage.text,
@@ -315,4 +335,44 @@ def make_quote(passage: StoredPassage, score: float, sentence: Span) -> Quote:
         url=passage.url,
         published=passage.published,
         score=score,
+        also_published=also_published,
+        independent_outlets=independent_outlets,
     )
+
+
+#: A passage of another story holds the marked sentence's claim when one of its sentences has at least this
+#: cosine with it (chosen on real Reuters cases with bench/wire.py; see README, "Wire copies and corroboration").
+CLAIM_COSINE = 0.8
+
+
+def claim_vector(candidate: Candidate, sentence: Span) -> np.ndarray | None:
+    """The stored vector of ``sentence`` (one of the candidate passage's sentences), or None when unknown."""
+    spans = text_sentences(candidate.passage.text)
+    if len(spans) != len(candidate.sentences):
+        return None
+    for span, vector in zip(spans, candidate.sentences, strict=True):
+        if (span.start, span.end) == (sentence.start, sentence.end):
+            return np.asarray(vector)
+    return None
+
+
+def corroboration(candidate: Candidate, sentence: Span, pool: list[Candidate]) -> int:
+    """How many independent outlets carry the claim of ``sentence``, marked in ``candidate``.
+
+    The quoted article counts once, however many outlets published copies of it (a wire story
+    merged with its copies is one story). Every other article among the question's candidates
+    (``pool``) with a sentence whose cosine to the marked one is at least CLAIM_COSINE holds the
+    claim too. Articles are then counted by outlet: two stories of one outlet are one outlet; an
+    article without an outlet counts as its own.
+    """
+    vector = claim_vector(candidate, sentence)
+    holders = {candidate.passage.article_id: candidate.passage.source}
+    if vector is not None:
+        for other in pool:
+            article_id = other.passage.article_id
+            if article_id in holders or not len(other.sentences):
+                continue
+            if float(np.max(other.sentences @ vector)) >= CLAIM_COSINE:
+                holders[article_id] = other.passage.source
+    outlets = {outlet_key(source) or f"#{article_id}" for article_id, source in holders.items()}
+    return len(outlets)
