@@ -29,10 +29,12 @@ from corpus.ingest import Details
 from corpus.readers import ImportRow, RowError, article_size_problem, plural
 from corpus.records import Article, AuditEntry, Copy, NewArticle, StoredPassage, content_hash, normalise_url
 from index.answers import (
+    CLAIM_COSINE,
     Answer,
     Candidate,
+    claim_holders,
     content_words,
-    corroboration,
+    count_outlets,
     drop_duplicates,
     make_quote,
     mark_best_sentence,
@@ -625,19 +627,38 @@ class Library:
             c for c in found[offset : offset + k] if confidence(searched, c) - penalty >= self.min_score * QUOTE_FLOOR
         ]
         copies = self.store.copies({c.passage.article_id for c in chosen}, guild_id)
-        quotes = []
-        for c in chosen:
-            marked = c.marked or self.mark(c.passage, searched, query, c.sentences)
-            quotes.append(
-                make_quote(
-                    c.passage,
-                    c.score,
-                    marked,
-                    also_published=_other_outlets(c.passage.source, copies.get(c.passage.article_id, [])),
-                    independent_outlets=corroboration(c, marked, pool),
-                )
+        marks = [c.marked or self.mark(c.passage, searched, query, c.sentences) for c in chosen]
+        outlets = self._corroboration(chosen, marks, pool)
+        quotes = [
+            make_quote(
+                c.passage,
+                c.score,
+                marked,
+                also_published=_other_outlets(c.passage.source, copies.get(c.passage.article_id, [])),
+                independent_outlets=count,
             )
+            for c, marked, count in zip(chosen, marks, outlets, strict=True)
+        ]
         return Answer(question, answered=True, quotes=quotes)
+
+    def _corroboration(self, chosen: list[Candidate], marks: list[Span], pool: list[Candidate]) -> list[int]:
+        """For each quote, how many independent outlets carry its marked sentence's claim (index/answers.py).
+
+        The marked sentences and each other article's closest sentence are read by the model on
+        their own, in one batch; a cosine of at least CLAIM_COSINE holds the claim.
+        """
+        holders = [claim_holders(c, marked, pool) for c, marked in zip(chosen, marks, strict=True)]
+        texts = [m.text for m in marks] + [text for found in holders for _, _, text in found]
+        vectors = self.encoder.encode(texts) if any(holders) else np.empty((0, 0))
+        counts, at = [], len(marks)
+        for i, (c, found) in enumerate(zip(chosen, holders, strict=True)):
+            agreeing = []
+            for article_id, source, _ in found:
+                if float(vectors[at] @ vectors[i]) >= CLAIM_COSINE:
+                    agreeing.append((article_id, source))
+                at += 1
+            counts.append(count_outlets((c.passage.article_id, c.passage.source), agreeing))
+        return counts
 
     def _names(self, missing: list[str]) -> list[str]:
         """Which of the words no article holds to name in a refusal: the rare ones, or the only one.
