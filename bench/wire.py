@@ -143,7 +143,8 @@ def run(workdir: Path | None = None) -> dict[str, object]:
     started = time.perf_counter()
     rows = load_reuters()
     raw = [r["text"] for r in rows]
-    count_tokens = SentenceTransformerEncoder().count_tokens
+    encoder = SentenceTransformerEncoder()
+    count_tokens = encoder.count_tokens
     texts = [quotable(r["text"], r["title"], count_tokens) for r in rows]
     rng = random.Random(2017)
     index = Bands(texts)
@@ -227,8 +228,39 @@ def run(workdir: Path | None = None) -> dict[str, object]:
         "per kind": by_kind,
         "sweep": sweep,
         f"natural near-duplicates in the corpus (Jaccard >= {NATURAL})": natural,
+        "claim sentence pairs (corroboration; read and label them)": claims(rows, nearest, encoder),
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def claims(rows: list[dict[str, str]], nearest: list[list[int]], encoder: SentenceTransformerEncoder) -> list[dict]:
+    """The sentence pairs corroboration compares, from versions of one story in the corpus, to read and label.
+
+    For each pair of nearest articles resembling each other partly (Jaccard 0.3 to 0.8: one story
+    told twice), each sentence of the first with the sentence of the second sharing most content
+    words with it (at least 30% of the shorter one's, and not word for word the same): both
+    shares and the cosine of the two sentences read alone, as ``ask`` computes them.
+    """
+    from corpus.chunking import sentences as split
+    from index.answers import _claim_terms
+
+    found = []
+    for i, near in enumerate(nearest):
+        j = near[0]
+        if not 0.3 <= resemblance(rows[i]["text"], rows[j]["text"]).jaccard < 0.8 or i > j:
+            continue
+        ours, theirs = [s.text for s in split(rows[i]["text"])], [s.text for s in split(rows[j]["text"])]
+        for sentence in ours:
+            terms = _claim_terms(sentence)
+            shares = [len(terms & _claim_terms(t)) / max(1, min(len(terms), len(_claim_terms(t)))) for t in theirs]
+            best = int(np.argmax(shares)) if shares else -1
+            if best < 0 or shares[best] < 0.3 or _claim_terms(theirs[best]) == terms:
+                continue
+            a, b = encoder.encode([sentence, theirs[best]])
+            found.append(
+                {"shared": round(shares[best], 2), "cosine": round(float(a @ b), 3), "a": sentence, "b": theirs[best]}
+            )
+    return found
 
 
 def main() -> None:
