@@ -116,7 +116,17 @@ def print_answer(answer) -> None:
             + printable(text[quote.highlight_end :])
         )
         print("    " + marked.replace("\n", "\n    "))
+        if quote.also_published:
+            print(f"    Also published by: {printable(', '.join(quote.also_published), one_line=True)}")
+        print(f"    {corroboration_line(quote)}")
     print()
+
+
+def corroboration_line(quote) -> str:
+    """How many independent outlets carry the quote's claim, or that only one does."""
+    if quote.single_outlet:
+        return "Only one outlet carries this."
+    return f"Carried by {quote.independent_outlets} independent outlets."
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -171,8 +181,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         added = library.add_stream(sys.stdin.buffer, details, replace=args.replace)
     else:
         added = library.add(args.file, details, replace=args.replace)
-    verb = "Replaced" if added.replaced else "Added"
-    print(f"{verb} article #{added.id} ({plural(added.passages, 'passage')}): {printable(added.title, one_line=True)}")
+    # A merged wire copy exits 0 too: nothing is wrong, the story is simply stored once (the line says so).
+    print(printable(added.message(), one_line=True))
     return 0
 
 
@@ -186,8 +196,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         report = library.import_articles(rows, progress=bar.update)
     for error in report.errors:
         print(f"line {error.line}: skipped: {printable(error.reason, one_line=True)}", file=sys.stderr)
+    merged = f"merged {report.merged} copies of stored stories; " if report.merged else ""
     print(
-        f"Imported {report.added} articles ({report.passages} passages); "
+        f"Imported {report.added} articles ({report.passages} passages); {merged}"
         f"skipped {report.duplicates} duplicates and {len(report.errors)} bad rows."
     )
     return 0
@@ -218,7 +229,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Show one article's metadata and passages."""
-    article, passages = open_library(args).get_article(args.id, guild_id=args.guild)
+    library = open_library(args)
+    article, passages = library.get_article(args.id, guild_id=args.guild)
     print(f"#{article.id} {printable(article.title, one_line=True)}")
     for label, value in (
         ("outlet", article.source),
@@ -229,6 +241,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     ):
         if value:
             print(f"  {label}: {printable(str(value), one_line=True)}")
+    for copy in library.copies(article.id, guild_id=args.guild):
+        where = f" {copy.url}" if copy.url else ""
+        line = f"{copy.source or 'outlet unknown'}{where} ({copy.published or 'undated'}; added {copy.added_at})"
+        print(f"  also published by: {printable(line, one_line=True)}")
     for p in passages:
         print(f"\n  [{p.position + 1}] chars {p.start}-{p.end}\n  {printable(p.text)}")
     return 0

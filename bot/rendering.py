@@ -15,6 +15,7 @@ from corpus.readers import plural
 from corpus.records import Article, StoredPassage
 from index.answers import Answer, Quote
 from index.gaps import Gap
+from index.library import AddedArticle
 from index.timeline import Timeline
 
 TITLE_LIMIT = 256
@@ -30,6 +31,8 @@ DATE_LIMIT = 40
 #: A timeline page holds at most this many articles, each sentence at most this long.
 TIMELINE_PER_PAGE = 6
 TIMELINE_SENTENCE_LIMIT = 500
+#: How much of the "Also published by" list is shown.
+OUTLETS_LIMIT = 200
 COLOUR = discord.Colour(0x2B6CB0)
 ELLIPSIS = "…"
 #: What a page footer may take ("Page 10 of 10 · 40 articles, oldest first").
@@ -152,10 +155,34 @@ def source_line(quote: Quote | StoredPassage | Article) -> str:
     return " · ".join(parts)
 
 
+def outlets_line(quote: Quote) -> str:
+    """Who else published the story, and how many independent outlets carry the marked claim (escaped)."""
+    lines = []
+    if quote.also_published:
+        lines.append("Also published by: " + escaped(", ".join(quote.also_published), OUTLETS_LIMIT))
+    if quote.single_outlet:
+        lines.append("Only one outlet carries this.")
+    else:
+        lines.append(f"Carried by {quote.independent_outlets} independent outlets.")
+    return "\n".join(lines)
+
+
+def added_text(added: AddedArticle) -> str:
+    """What a moderator is told after an add: the new article, or the stored story a wire copy was merged into."""
+    if added.merged:
+        first = f" ({escaped(added.first_outlet, SOURCE_LIMIT)})" if added.first_outlet else ""
+        return (
+            f"Already have this story as #{added.id}{first} “{escaped(added.title, 200)}”; recorded"
+            f" {escaped(added.outlet or 'outlet unknown', SOURCE_LIMIT)} as also publishing it (not stored again)."
+        )
+    verb = "Replaced" if added.replaced else "Added"
+    return f"{verb} article #{added.id} “{escaped(added.title, 200)}” ({plural(added.passages, 'passage')})."
+
+
 def quote_field(number: int, quote: Quote) -> tuple[str, str]:
-    """One quote as an embed field: the article title, then the marked passage and its source."""
+    """One quote as an embed field: the article title, then the marked passage, its source and its outlets."""
     name = f"{number}. {escaped(quote.title, FIELD_NAME_LIMIT - len(str(number)) - 2)}"
-    footer = "\n— " + source_line(quote)
+    footer = "\n— " + source_line(quote) + "\n" + outlets_line(quote)
     body = marked_quote(quote.text, quote.highlight_start, quote.highlight_end, FIELD_VALUE_LIMIT - len(footer))
     return name, body + footer
 

@@ -17,11 +17,12 @@ class StoreError(Exception):
 
 
 class DuplicateArticle(BadInput):
-    """The article is already stored (same text or same URL)."""
+    """The article is already stored (same text or same URL, or a near copy from an outlet it already names)."""
 
-    def __init__(self, article_id: int) -> None:
-        """Name the existing article."""
-        super().__init__(f"already in the articles as #{article_id}")
+    def __init__(self, article_id: int, *, near: bool = False) -> None:
+        """Name the existing article; ``near``: it is the same story nearly word for word, from the same outlet."""
+        detail = " (the same story from the same outlet, nearly word for word)" if near else ""
+        super().__init__(f"already in the articles as #{article_id}{detail}")
         self.article_id = article_id
 
 

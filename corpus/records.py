@@ -74,6 +74,34 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class Copy:
+    """Another outlet's copy of a stored story (a wire story published again), recorded against the first copy."""
+
+    id: int
+    article_id: int
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    added_by: str | None
+    added_at: str
+    guild_id: int | None
+    similarity: float
+
+    def to_json(self) -> dict[str, object]:
+        """As ``show`` and ``list --json`` print it."""
+        return {
+            "source": self.source,
+            "title": self.title,
+            "url": self.url,
+            "published": self.published,
+            "added_by": self.added_by,
+            "added_at": self.added_at,
+            "similarity": round(self.similarity, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One recorded moderator or admin action."""
 

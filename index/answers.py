@@ -10,6 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from corpus.chunking import Span, sentences
+from corpus.nearcopy import outlet_key
 from corpus.records import StoredPassage
 
 
@@ -27,6 +28,15 @@ class Quote:
     url: str | None
     published: str | None
     score: float
+    #: Other outlets that published this story (wire copies recorded against the article), first recorded first.
+    also_published: tuple[str, ...] = ()
+    #: How many independent outlets carry the marked sentence's claim, this one included (see ``corroboration``).
+    independent_outlets: int = 1
+
+    @property
+    def single_outlet(self) -> bool:
+        """Whether only this quote's outlet carries its claim among the articles."""
+        return self.independent_outlets <= 1
 
     @property
     def highlight(self) -> str:
@@ -44,6 +54,9 @@ class Quote:
             "url": self.url,
             "published": self.published,
             "score": round(self.score, 4),
+            "also_published": list(self.also_published),
+            "independent_outlets": self.independent_outlets,
+            "single_outlet": self.single_outlet,
         }
 
 
@@ -302,7 +315,14 @@ def mark_best_sentence(
     return spans[int(np.argmax(sentence_scores(question, query, spans, vectors, actor=actor)))]
 
 
-def make_quote(passage: StoredPassage, score: float, sentence: Span) -> Quote:
+def make_quote(
+    passage: StoredPassage,
+    score: float,
+    sentence: Span,
+    *,
+    also_published: tuple[str, ...] = (),
+    independent_outlets: int = 1,
+) -> Quote:
     """A quote of ``passage`` with ``sentence`` marked."""
     return Quote(
         text=passage.text,
@@ -315,4 +335,55 @@ def make_quote(passage: StoredPassage, score: float, sentence: Span) -> Quote:
         url=passage.url,
         published=passage.published,
         score=score,
+        also_published=also_published,
+        independent_outlets=independent_outlets,
     )
+
+
+#: Another story holds the marked sentence's claim when one of its sentences holds at least CLAIM_OVERLAP of the
+#: marked sentence's content words and, read on its own by the model, has at least CLAIM_COSINE with the marked
+#: sentence read on its own (chosen on real Reuters cases; README, "Wire copies and corroboration"). Sentence
+#: vectors stored for marking are pooled in their passage's context, which moves the same sentence in two
+#: articles apart, so the few sentences compared are encoded alone; the cosine alone does not separate a
+#: restated claim ("The bill will be introduced by..." / "The SAVE Act will be introduced by...": 0.66) from
+#: another claim on the same story (0.68), the shared words do.
+CLAIM_COSINE = 0.6
+CLAIM_OVERLAP = 0.7
+#: ... one per article, among the articles of this many of the question's best candidates.
+CLAIM_DEPTH = 20
+
+
+def claim_holders(candidate: Candidate, sentence: Span, pool: list[Candidate]) -> list[tuple[int, str | None, str]]:
+    """Other articles that may hold the marked sentence's claim: (article id, outlet, its closest sentence).
+
+    For each other article among the first CLAIM_DEPTH candidates, its sentence sharing most content
+    words with the marked sentence, if the two share at least CLAIM_OVERLAP of the shorter one's; the caller
+    compares these with the marked sentence by meaning.
+    """
+    asked = _claim_terms(sentence.text)
+    best: dict[int, tuple[float, StoredPassage, str]] = {}
+    for other in pool[:CLAIM_DEPTH]:
+        article_id = other.passage.article_id
+        if article_id == candidate.passage.article_id or not asked:
+            continue
+        for span in text_sentences(other.passage.text):
+            held = _claim_terms(span.text)
+            share = len(asked & held) / max(1, min(len(asked), len(held)))
+            if share >= CLAIM_OVERLAP and share > best.get(article_id, (0.0,))[0]:
+                best[article_id] = (share, other.passage, span.text)
+    return [(article_id, passage.source, text) for article_id, (_, passage, text) in best.items()]
+
+
+def _claim_terms(text: str) -> frozenset[str]:
+    """A sentence's content words of two letters or more (the shorter sentence's are what must be shared)."""
+    return frozenset(w for w in _terms(text) if len(w) > 1)
+
+
+def count_outlets(first: tuple[int, str | None], others: list[tuple[int, str | None]]) -> int:
+    """How many independent outlets the quoted article and the other articles holding its claim make.
+
+    The quoted article counts once, however many outlets published copies of it (a wire story
+    merged with its copies is one story); two stories of one outlet are one outlet; an article
+    without an outlet counts as its own.
+    """
+    return len({outlet_key(source) or f"#{article_id}" for article_id, source in [first, *others]})

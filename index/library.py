@@ -20,18 +20,21 @@ from typing import BinaryIO
 
 import numpy as np
 
-from corpus import ingest
+from corpus import ingest, nearcopy
 from corpus.builtin import builtin_article
 from corpus.chunking import Span, chunk_article
 from corpus.errors import BadInput, DuplicateArticle, UnknownArticle
 from corpus.fetching import AddressPolicy, public_only
 from corpus.ingest import Details
-from corpus.readers import ImportRow, RowError, article_size_problem
-from corpus.records import Article, AuditEntry, NewArticle, StoredPassage, content_hash, normalise_url
+from corpus.readers import ImportRow, RowError, article_size_problem, plural
+from corpus.records import Article, AuditEntry, Copy, NewArticle, StoredPassage, content_hash, normalise_url
 from index.answers import (
+    CLAIM_COSINE,
     Answer,
     Candidate,
+    claim_holders,
     content_words,
+    count_outlets,
     drop_duplicates,
     make_quote,
     mark_best_sentence,
@@ -88,6 +91,18 @@ _WORD = re.compile(r"\w+")
 Progress = Callable[[int, int], None]
 
 
+def _other_outlets(source: str | None, copies: list[Copy]) -> tuple[str, ...]:
+    """The outlets of a story's recorded copies, each once, in the order recorded, without the story's own."""
+    seen = {nearcopy.outlet_key(source)}
+    shown = []
+    for copy in copies:
+        key = nearcopy.outlet_key(copy.source)
+        if key and key not in seen:
+            seen.add(key)
+            shown.append(" ".join((copy.source or "").split()))
+    return tuple(shown)
+
+
 def confidence(question: str, candidate: Candidate) -> float:
     """How sure a quote is to answer: its fused score plus the share of the question's words it holds.
 
@@ -99,12 +114,31 @@ def confidence(question: str, candidate: Candidate) -> float:
 
 @dataclass(frozen=True, slots=True)
 class AddedArticle:
-    """What an add reports back: the new id, its title and how many passages it became."""
+    """What an add reports back: the new id, its title and how many passages it became.
+
+    ``merged``: the text was another outlet's copy of a stored story (a wire story published
+    again): nothing new was stored, ``outlet`` was recorded against that story, article ``id``
+    (whose own outlet is ``first_outlet``).
+    """
 
     id: int
     title: str
     passages: int
     replaced: bool = False
+    merged: bool = False
+    outlet: str | None = None
+    first_outlet: str | None = None
+
+    def message(self) -> str:
+        """What the command line and the bot say about it, in one sentence (the caller escapes it)."""
+        if self.merged:
+            first = f" ({self.first_outlet})" if self.first_outlet else ""
+            return (
+                f"Already have this story as #{self.id}{first}; recorded {self.outlet} as also publishing it"
+                f" (merged, not stored again): {self.title}"
+            )
+        verb = "Replaced" if self.replaced else "Added"
+        return f"{verb} article #{self.id} ({plural(self.passages, 'passage')}): {self.title}"
 
 
 @dataclass(slots=True)
@@ -114,6 +148,7 @@ class ImportReport:
     added: int = 0
     passages: int = 0
     duplicates: int = 0
+    merged: int = 0  # other outlets' copies of stored stories, recorded against them
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -199,6 +234,9 @@ class Library:
             address_policy=address_policy,
         )
         try:
+            indexed = library.store.index_near_copies()
+            if indexed:
+                log.info("made the near-copy band hashes of %d articles (corpus/nearcopy.py)", indexed)
             library._ensure_builtin()
         except BaseException:
             library.close()
@@ -254,15 +292,72 @@ class Library:
         """
         spans = self._chunk(article)  # cheap checks before the duplicate look-up
         duplicate = self.store.find_duplicate(article.text, article.url, article.guild_id)
-        if duplicate is None:
-            return self._add(article, spans)
-        existing = self.store.get_article(duplicate, article.guild_id)
-        if not replace or existing is None or existing.guild_id != article.guild_id:
+        if duplicate is not None:
+            existing = self.store.get_article(duplicate, article.guild_id)
+            if replace and existing is not None and existing.guild_id == article.guild_id:
+                return self._replace(existing.id, article, spans)
+            if not replace and existing is not None and self._new_outlet(existing, article):
+                return self._record_copy(existing, article, 1.0)
             raise DuplicateArticle(duplicate)
+        near = self.find_near_copy(article, spans)
+        if near is None:
+            return self._add(article, spans)
+        existing, similarity = near
+        if self._new_outlet(existing, article):
+            return self._record_copy(existing, article, similarity)
+        if replace and existing.guild_id == article.guild_id:
+            return self._replace(existing.id, article, spans)
+        raise DuplicateArticle(existing.id, near=True)
+
+    def _replace(self, article_id: int, article: NewArticle, spans: list[Span]) -> AddedArticle:
         vectors, sentence_vectors = self._embed([s.text for s in spans])
-        self.store.replace_article(duplicate, (article, spans, vectors, sentence_vectors), self.encoder.name)
+        self.store.replace_article(article_id, (article, spans, vectors, sentence_vectors), self.encoder.name)
         self.vectors.commit()
-        return AddedArticle(duplicate, article.title, len(spans), replaced=True)
+        return AddedArticle(article_id, article.title, len(spans), replaced=True)
+
+    def find_near_copy(self, article: NewArticle, spans: list[Span]) -> tuple[Article, float] | None:
+        """The stored story ``article`` copies (another outlet's copy of it), and their Jaccard similarity.
+
+        Candidates share a MinHash band with the article's quotable text (corpus/nearcopy.py);
+        each is then compared exactly, shingle set against shingle set, with its stored passages.
+        The most similar copy wins; an updated story or a different one is not a copy.
+        """
+        text = nearcopy.quotable_text(spans)
+        best: tuple[Article, float] | None = None
+        for candidate in self.store.near_copy_candidates(nearcopy.bands(text), article.guild_id):
+            stored = self.store.get_article(candidate, article.guild_id)
+            if stored is None:
+                continue
+            found = nearcopy.resemblance(text, nearcopy.quotable_text(self.store.article_passages(candidate)))
+            if found.is_copy and (best is None or found.jaccard > best[1]):
+                best = (stored, found.jaccard)
+        return best
+
+    def _new_outlet(self, existing: Article, article: NewArticle) -> bool:
+        """Whether ``article`` names an outlet that the stored story does not carry yet (and is not its page)."""
+        if not (article.source or "").strip():
+            return False  # a copy of unknown origin adds no outlet
+        copies = self.store.copies([existing.id], article.guild_id).get(existing.id, [])
+        url = normalise_url(article.url)
+        if url is not None and url in {existing.url, *(c.url for c in copies)}:
+            return False  # the same page again, whatever it is called
+        known = [existing.source, *(c.source for c in copies)]
+        return not any(nearcopy.same_outlet(article.source, outlet) for outlet in known)
+
+    def _record_copy(self, existing: Article, article: NewArticle, similarity: float) -> AddedArticle:
+        self.store.record_copy(existing.id, article, similarity)
+        return AddedArticle(
+            existing.id,
+            existing.title,
+            existing.passage_count,
+            merged=True,
+            outlet=article.source,
+            first_outlet=existing.source,
+        )
+
+    def copies(self, article_id: int, *, guild_id: int | None = None) -> list[Copy]:
+        """The other outlets' copies recorded against an article, as ``guild_id`` sees them."""
+        return self.store.copies([article_id], guild_id).get(article_id, [])
 
     def add_text(self, text: str, details: Details, *, replace: bool = False) -> AddedArticle:
         """Add pasted text (its first line suggests the title)."""
@@ -302,11 +397,16 @@ class Library:
     def import_articles(
         self, rows: Iterable[ImportRow], *, progress: Callable[[int], None] | None = None, batch_size: int = 32
     ) -> ImportReport:
-        """Add many articles in batches (one transaction each); skip duplicates, collect bad rows."""
+        """Add many articles in batches (one transaction each); skip duplicates, merge wire copies, collect bad rows.
+
+        A row that is another outlet's copy of a stored story (or of an earlier row) is recorded
+        against it, as ``add_article`` does.
+        """
         report = ImportReport()
         seen_hashes: set[str] = set()
         seen_urls: set[str] = set()
         batch: list[tuple[NewArticle, list[Span]]] = []
+        pending_bands: set[tuple[int, int]] = set()  # of the rows not stored yet, to catch copies among them
 
         def flush() -> None:
             if not batch:
@@ -323,6 +423,7 @@ class Library:
             report.added += len(batch)
             report.passages += len(texts)
             batch.clear()
+            pending_bands.clear()
 
         try:
             for row in rows:
@@ -334,21 +435,37 @@ class Library:
                 line, article = row
                 url = normalise_url(article.url)
                 digest = content_hash(article.text)
-                if (
-                    digest in seen_hashes
-                    or (url and url in seen_urls)
-                    or self.store.find_duplicate(article.text, article.url, article.guild_id) is not None
-                ):
-                    report.duplicates += 1
+                if digest in seen_hashes or (url and url in seen_urls):
+                    flush()  # a copy of a row not stored yet: store that row first, then judge this one
+                duplicate = self.store.find_duplicate(article.text, article.url, article.guild_id)
+                if duplicate is not None:
+                    existing = self.store.get_article(duplicate, article.guild_id)
+                    if existing is not None and self._new_outlet(existing, article):
+                        self._record_copy(existing, article, 1.0)
+                        report.merged += 1
+                    else:
+                        report.duplicates += 1
                     continue
                 try:
                     spans = self._chunk(article)
                 except BadInput as exc:
                     report.errors.append(RowError(line, str(exc)))
                     continue
+                bands = set(nearcopy.bands(nearcopy.quotable_text(spans)))
+                if bands & pending_bands:
+                    flush()
+                near = self.find_near_copy(article, spans)
+                if near is not None:
+                    if self._new_outlet(near[0], article):
+                        self._record_copy(near[0], article, near[1])
+                        report.merged += 1
+                    else:
+                        report.duplicates += 1
+                    continue
                 seen_hashes.add(digest)
                 if url:
                     seen_urls.add(url)
+                pending_bands.update(bands)
                 batch.append((article, spans))
                 if len(batch) >= batch_size:
                     flush()
@@ -402,6 +519,12 @@ class Library:
         usually answered by one sentence, so the nearest sentence ranks better than the whole
         passage (bench/retrieval.py: the weights were chosen on SQuAD v2.0 dev).
         """
+        return drop_duplicates(self._ranked(question, query, wanted, guild_id, reading), wanted)
+
+    def _ranked(
+        self, question: str, query: np.ndarray, wanted: int, guild_id: int | None, reading: Reading | None = None
+    ) -> list[Candidate]:
+        """Every candidate of the dense and lexical searches, fused and re-ranked, best first (see ``candidates``)."""
         depth = max(CANDIDATES, wanted * 4)
         dense = dict(self.vectors.search(query, depth, guild_id))
         lexical = dict(self.lexical.search(question, depth, guild_id))
@@ -418,7 +541,7 @@ class Library:
         fused = self._in_context(query, fused, reading)
         fused.sort(key=lambda c: c.score, reverse=True)
         actor = (reading.actor, reading.verb) if reading is not None and reading.actor else None
-        return drop_duplicates(self._rerank(question, query, fused, actor), wanted)
+        return self._rerank(question, query, fused, actor)
 
     def _in_context(self, query: np.ndarray, fused: list[Candidate], reading: Reading | None) -> list[Candidate]:
         """Add what the passage's article says about it: how close its lede is, and when it was published.
@@ -504,16 +627,26 @@ class Library:
         reading = self.read(followup_query(question, previous))
         searched = self.spelled(reading.text)
         query = self.encoder.encode([reading.text])[0]
-        found = self.candidates(searched, query, offset + k, guild_id, reading)
+        pool = self._ranked(searched, query, offset + k, guild_id, reading)
+        found = drop_duplicates(pool, offset + k)
         missing, penalty = self._missing(searched)
         if not found or confidence(searched, found[0]) - penalty < self.min_score:
             return Answer(question, answered=False, missing=self._names(missing))
         chosen = [
             c for c in found[offset : offset + k] if confidence(searched, c) - penalty >= self.min_score * QUOTE_FLOOR
         ]
+        copies = self.store.copies({c.passage.article_id for c in chosen}, guild_id)
+        marks = [c.marked or self.mark(c.passage, searched, query, c.sentences) for c in chosen]
+        outlets = self._corroboration(chosen, marks, pool)
         quotes = [
-            make_quote(c.passage, c.score, c.marked or self.mark(c.passage, searched, query, c.sentences))
-            for c in chosen
+            make_quote(
+                c.passage,
+                c.score,
+                marked,
+                also_published=_other_outlets(c.passage.source, copies.get(c.passage.article_id, [])),
+                independent_outlets=count,
+            )
+            for c, marked, count in zip(chosen, marks, outlets, strict=True)
         ]
         return Answer(question, answered=True, quotes=quotes)
 
@@ -560,6 +693,25 @@ class Library:
             for c in chosen[:limit]
         ]
         return Timeline(topic, in_date_order(quotes))
+
+    def _corroboration(self, chosen: list[Candidate], marks: list[Span], pool: list[Candidate]) -> list[int]:
+        """For each quote, how many independent outlets carry its marked sentence's claim (index/answers.py).
+
+        The marked sentences and each other article's closest sentence are read by the model on
+        their own, in one batch; a cosine of at least CLAIM_COSINE holds the claim.
+        """
+        holders = [claim_holders(c, marked, pool) for c, marked in zip(chosen, marks, strict=True)]
+        texts = [m.text for m in marks] + [text for found in holders for _, _, text in found]
+        vectors = self.encoder.encode(texts) if any(holders) else np.empty((0, 0))
+        counts, at = [], len(marks)
+        for i, (c, found) in enumerate(zip(chosen, holders, strict=True)):
+            agreeing = []
+            for article_id, source, _ in found:
+                if float(vectors[at] @ vectors[i]) >= CLAIM_COSINE:
+                    agreeing.append((article_id, source))
+                at += 1
+            counts.append(count_outlets((c.passage.article_id, c.passage.source), agreeing))
+        return counts
 
     def _names(self, missing: list[str]) -> list[str]:
         """Which of the words no article holds to name in a refusal: the rare ones, or the only one.

@@ -6,7 +6,8 @@ SQLite (``corpus/sqlite/``) with FAISS files beside it (``index/faiss_search.py`
 backend supplies the same four parts over one database.
 
 - the **article store** holds articles, passages and their embeddings, and is the source of
-  truth: every change is one transaction that bumps its generation number;
+  truth: every change is one transaction that bumps its generation number; it also keeps each
+  article's near-copy band hashes and the other outlets' copies recorded against it;
 - the **lexical search** ranks passages by the question's words (BM25);
 - the **vector search** ranks passages by meaning, and answers from every change any process
   has committed (``catch_up``);
@@ -22,7 +23,16 @@ from typing import Protocol
 
 import numpy as np
 
-from corpus.records import Article, ArticleRows, AuditEntry, Changes, StoredPassage, UnansweredQuestion
+from corpus.records import (
+    Article,
+    ArticleRows,
+    AuditEntry,
+    Changes,
+    Copy,
+    NewArticle,
+    StoredPassage,
+    UnansweredQuestion,
+)
 
 
 class ArticleStore(Protocol):
@@ -45,6 +55,18 @@ class ArticleStore(Protocol):
 
     def find_duplicate(self, text: str, url: str | None, guild_id: int | None) -> int | None:
         """An article ``guild_id`` sees with the same text or canonical URL."""
+
+    def near_copy_candidates(self, bands: Sequence[tuple[int, int]], guild_id: int | None) -> list[int]:
+        """Articles ``guild_id`` sees sharing a MinHash band with a text (corpus/nearcopy.py), most shared first."""
+
+    def record_copy(self, article_id: int, copy: NewArticle, similarity: float) -> int:
+        """Record another outlet's copy of a stored story against it, in one transaction; the record's id."""
+
+    def copies(self, article_ids: Iterable[int], guild_id: int | None) -> dict[int, list[Copy]]:
+        """The recorded copies of these articles that ``guild_id`` sees, oldest first, by article id."""
+
+    def index_near_copies(self) -> int:
+        """Make every article's band hashes if the stored ones are missing or of another scheme; how many."""
 
     def add_articles(self, batch: Sequence[ArticleRows], model: str) -> list[tuple[int, list[int]]]:
         """Store articles with passages and embeddings in one transaction; (id, passage ids) each."""

@@ -560,3 +560,31 @@ def test_gaps_lists_unanswered_questions_grouped(data_dir: Path, encoder) -> Non
     assert run_cli("gaps", "--guild", "6", data_dir=data_dir).stdout == "No unanswered questions in the last 30 days.\n"
     refused = run_cli("gaps", "--days", "0", data_dir=data_dir)
     assert refused.returncode == 1 and refused.stderr == "error: give a period of 1 to 3650 days\n"
+
+
+def test_syndicated_copy_merged_with_also_published_and_corroboration(data_dir: Path, tmp_path: Path) -> None:
+    """`add` of another outlet's copy says it merged (exit 0); `ask` and `ask --json` show "also published by" and the count."""
+    import csv
+
+    from tests.conftest import REUTERS
+    from tests.corpus.test_nearcopy import syndicated
+    from tests.index.test_wire import QUESTION, SAVE_ACT
+
+    csv.field_size_limit(1 << 30)
+    with gzip.open(REUTERS, "rt", encoding="utf-8", newline="") as rows:
+        text = next(r["text"] for r in csv.DictReader(rows) if r["title"].strip() == SAVE_ACT)
+    (tmp_path / "reuters.txt").write_text(f"{SAVE_ACT}\n\n{text}", encoding="utf-8")
+    (tmp_path / "copy.txt").write_text(f"Senators seek safer voting systems\n\n{syndicated(text)}", encoding="utf-8")
+    first = run_cli("add", str(tmp_path / "reuters.txt"), "--source", "Reuters", data_dir=data_dir)
+    assert first.returncode == 0 and first.stdout.startswith("Added article #2 ")
+    merged = run_cli("add", str(tmp_path / "copy.txt"), "--source", "The Sentinel", data_dir=data_dir)
+    assert merged.returncode == 0, merged.stderr
+    assert merged.stdout.startswith("Already have this story as #2 (Reuters); recorded The Sentinel as also publishing")
+    assert db_state(data_dir)[0] == 2  # stored once
+    shown = run_cli("ask", QUESTION, data_dir=data_dir)
+    assert "Also published by: The Sentinel" in shown.stdout and "Only one outlet carries this." in shown.stdout
+    answer = json.loads(run_cli("ask", QUESTION, "--json", data_dir=data_dir).stdout)
+    quote = answer["quotes"][0]
+    assert quote["article_id"] == 2 and quote["also_published"] == ["The Sentinel"]
+    assert quote["independent_outlets"] == 1 and quote["single_outlet"] is True
+    assert "also published by: The Sentinel" in run_cli("show", "2", data_dir=data_dir).stdout

@@ -10,10 +10,9 @@ from discord.ext import commands
 
 from bot.checks import moderator_only
 from bot.pages import Pages
-from bot.rendering import article_embed, article_list_embed, escaped, shorten
+from bot.rendering import added_text, article_embed, article_list_embed, escaped, shorten
 from corpus.errors import BadInput
 from corpus.ingest import Details
-from corpus.readers import plural
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -78,11 +77,7 @@ class Articles(commands.Cog):
             added = await core.add_upload(file.filename, await file.read(), details, replace=replace)
         else:
             added = await core.add_text(text or "", details, replace=replace)
-        verb = "Replaced" if added.replaced else "Added"
-        await interaction.followup.send(
-            f"{verb} article #{added.id} “{escaped(added.title, 200)}” ({plural(added.passages, 'passage')}).",
-            ephemeral=True,
-        )
+        await interaction.followup.send(added_text(added), ephemeral=True)
 
     @article.command(name="remove", description="Remove an article: it will never be quoted again.")
     @app_commands.describe(article="The article (start typing its title)")

@@ -10,10 +10,20 @@ from typing import Any
 import numpy as np
 import psycopg
 
+from corpus import nearcopy
 from corpus.chunking import Span
 from corpus.errors import StoreError
-from corpus.postgres.database import VISIBLE, PgDatabase, visible_ids
-from corpus.records import Article, ArticleRows, Changes, StoredPassage, content_hash, normalise_url
+from corpus.postgres.database import COPY_VISIBLE, VISIBLE, PgDatabase, visible_ids
+from corpus.records import (
+    Article,
+    ArticleRows,
+    Changes,
+    Copy,
+    NewArticle,
+    StoredPassage,
+    content_hash,
+    normalise_url,
+)
 
 _ARTICLE_COLUMNS = (
     "a.id, a.title, a.source, a.url, a.published, a.added_by, a.added_at, a.guild_id, a.content_hash,"
@@ -82,17 +92,100 @@ class PgArticleStore:
         """The id of an article visible to ``guild_id`` with the same text or URL, if any."""
         rows = self.db.query(
             f"SELECT a.id FROM articles a WHERE {VISIBLE} AND (a.content_hash = %(hash)s OR a.url = %(url)s)"
-            " ORDER BY a.id LIMIT 1",
+            f" UNION SELECT c.article_id FROM article_copies c JOIN articles a ON a.id = c.article_id"
+            f" WHERE {VISIBLE} AND {COPY_VISIBLE} AND (c.content_hash = %(hash)s OR c.url = %(url)s)"
+            " ORDER BY 1 LIMIT 1",
             {"guild": guild_id, "hash": content_hash(text), "url": normalise_url(url)},
         )
         return int(rows[0][0]) if rows else None
+
+    # -- wire copies ------------------------------------------------------------------
+
+    def near_copy_candidates(self, bands: Sequence[tuple[int, int]], guild_id: int | None) -> list[int]:
+        """Articles ``guild_id`` sees that share a MinHash band with a text, those sharing most first."""
+        if not bands:
+            return []
+        rows = self.db.query(
+            "SELECT b.article_id FROM article_bands b JOIN articles a ON a.id = b.article_id"
+            " WHERE (b.band, b.hash) IN (SELECT * FROM unnest(%(bands)s::int[], %(hashes)s::bigint[]))"
+            f" AND {VISIBLE} GROUP BY b.article_id ORDER BY COUNT(*) DESC, b.article_id LIMIT %(limit)s",
+            {
+                "bands": [int(b) for b, _ in bands],
+                "hashes": [int(h) for _, h in bands],
+                "guild": guild_id,
+                "limit": nearcopy.MAX_CANDIDATES,
+            },
+        )
+        return [int(r[0]) for r in rows]
+
+    def record_copy(self, article_id: int, copy: NewArticle, similarity: float) -> int:
+        """Record another outlet's copy of a stored story (its text is not stored); the record's id."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.db.write() as db:
+            row = db.execute(
+                "INSERT INTO article_copies (article_id, title, source, url, published, added_by, added_at,"
+                " guild_id, content_hash, similarity) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (
+                    article_id,
+                    copy.title,
+                    copy.source,
+                    normalise_url(copy.url),
+                    copy.published,
+                    copy.added_by,
+                    now,
+                    copy.guild_id,
+                    content_hash(copy.text),
+                    float(similarity),
+                ),
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def copies(self, article_ids: Iterable[int], guild_id: int | None) -> dict[int, list[Copy]]:
+        """The recorded copies of these articles that ``guild_id`` sees, oldest first, by article id."""
+        rows = self.db.query(
+            "SELECT c.id, c.article_id, c.title, c.source, c.url, c.published, c.added_by, c.added_at,"
+            f" c.guild_id, c.similarity FROM article_copies c WHERE {COPY_VISIBLE}"
+            " AND c.article_id = ANY(%(ids)s) ORDER BY c.id",
+            {"ids": sorted({int(i) for i in article_ids}), "guild": guild_id},
+        )
+        found: dict[int, list[Copy]] = {}
+        for row in rows:
+            found.setdefault(int(row[1]), []).append(Copy(*row))
+        return found
+
+    def index_near_copies(self) -> int:
+        """Make every article's band hashes under the current scheme, once; how many articles were indexed."""
+        if self.db.get_meta("nearcopy_scheme") == nearcopy.SCHEME:
+            return 0
+        if not self.db.query("SELECT 1 FROM articles LIMIT 1"):  # a new database: nothing to index
+            self.db.set_meta("nearcopy_scheme", nearcopy.SCHEME)
+            return 0
+        with self.db.write() as db:
+            db.execute("DELETE FROM article_bands")
+            ids = [int(r[0]) for r in db.execute("SELECT id FROM articles ORDER BY id")]
+            for article_id in ids:
+                texts = [
+                    str(r[0])
+                    for r in db.execute(
+                        "SELECT text FROM passages WHERE article_id = %s ORDER BY position", (article_id,)
+                    )
+                ]
+                _insert_bands(db, article_id, nearcopy.bands("\n\n".join(texts)))
+            db.execute(
+                "INSERT INTO meta VALUES ('nearcopy_scheme', %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (nearcopy.SCHEME,),
+            )
+        return len(ids)
 
     def add_articles(self, batch: Sequence[ArticleRows], model: str) -> list[tuple[int, list[int]]]:
         """Store articles with passages and embeddings in one transaction; return (id, passage ids) each."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         ids: list[tuple[int, list[int]]] = []
+        banded = [nearcopy.bands(nearcopy.quotable_text(spans)) for _, spans, _, _ in batch]  # before the lock
         with self.db.write() as db:
-            for article, spans, vectors, sentence_vectors in batch:
+            for (article, spans, vectors, sentence_vectors), bands in zip(batch, banded, strict=True):
                 row = db.execute(
                     "INSERT INTO articles (title, source, url, published, added_by, added_at, guild_id,"
                     " content_hash, text) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
@@ -113,15 +206,19 @@ class PgArticleStore:
                 passage_ids = _insert_passages(
                     db, article_id, article.guild_id, spans, vectors, sentence_vectors, model
                 )
+                _insert_bands(db, article_id, bands)
                 ids.append((article_id, passage_ids))
         return ids
 
     def replace_article(self, article_id: int, rows: ArticleRows, model: str) -> tuple[list[int], list[int]]:
         """Swap an article's text, metadata and passages in one transaction; return (old, new) passage ids."""
         article, spans, vectors, sentence_vectors = rows
+        bands = nearcopy.bands(nearcopy.quotable_text(spans))
         with self.db.write() as db:
             removed = db.execute("DELETE FROM passages WHERE article_id = %s RETURNING id", (article_id,))
             old = [int(r[0]) for r in removed]
+            db.execute("DELETE FROM article_bands WHERE article_id = %s", (article_id,))
+            _insert_bands(db, article_id, bands)
             found = db.execute(
                 "UPDATE articles SET title = %s, source = %s, url = %s, published = %s, content_hash = %s, text = %s"
                 " WHERE id = %s RETURNING guild_id",
@@ -330,6 +427,15 @@ def _insert_passages(
         ),
     )
     return passage_ids
+
+
+def _insert_bands(db: psycopg.Connection[Any], article_id: int, bands: Sequence[tuple[int, int]]) -> None:
+    if bands:
+        db.execute(
+            "INSERT INTO article_bands (band, hash, article_id)"
+            " SELECT b, h, %s FROM unnest(%s::int[], %s::bigint[]) AS x(b, h) ON CONFLICT DO NOTHING",
+            (article_id, [int(b) for b, _ in bands], [int(h) for _, h in bands]),
+        )
 
 
 def _blob(vectors: np.ndarray) -> bytes:

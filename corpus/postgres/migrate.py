@@ -19,7 +19,8 @@ from corpus.postgres.database import IDENTITIES, PgDatabase
 from corpus.postgres.vectors import ensure_hnsw_index
 
 #: Settings that belong to one database and are not copied.
-_OWN_META = {"generation", "lineage", "log_floor"}
+#: The wire-copy band hashes are made afresh by the PostgreSQL store when it is first opened.
+_OWN_META = {"generation", "lineage", "log_floor", "nearcopy_scheme"}
 _BATCH = 500
 
 
@@ -91,6 +92,18 @@ def migrate(database: Path, url: str) -> list[str]:
                         for pid, guild, model, dim, blob, sent in batch
                     ],
                 )
+            if source.execute("SELECT 1 FROM sqlite_master WHERE name = 'article_copies'").fetchone():
+                for batch in _rows(
+                    source,
+                    "SELECT id, article_id, title, source, url, published, added_by, added_at, guild_id,"
+                    " content_hash, similarity FROM article_copies ORDER BY id",
+                ):
+                    cur.executemany(
+                        "INSERT INTO article_copies (id, article_id, title, source, url, published, added_by,"
+                        " added_at, guild_id, content_hash, similarity)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        batch,
+                    )
             for batch in _rows(source, "SELECT id, guild_id, user_id, question, passage_ids, asked_at FROM answers"):
                 cur.executemany("INSERT INTO answers VALUES (%s, %s, %s, %s, %s, %s)", batch)
             for batch in _rows(source, "SELECT answer_id, user_id, vote, voted_at FROM votes"):

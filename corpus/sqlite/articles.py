@@ -9,9 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
+from corpus import nearcopy
 from corpus.chunking import Span
-from corpus.records import Article, ArticleRows, Changes, StoredPassage, content_hash, normalise_url
-from corpus.sqlite.database import VISIBLE, Database, visible_ids
+from corpus.records import (
+    Article,
+    ArticleRows,
+    Changes,
+    Copy,
+    NewArticle,
+    StoredPassage,
+    content_hash,
+    normalise_url,
+)
+from corpus.sqlite.database import COPY_VISIBLE, VISIBLE, Database, visible_ids
 
 #: The change log keeps about this many rows; a process further behind reloads every embedding.
 LOG_ROWS = 200_000
@@ -69,10 +79,95 @@ class SqliteArticleStore:
         """The id of an article visible to ``guild_id`` with the same text or URL, if any."""
         rows = self.db.query(
             f"SELECT a.id FROM articles a WHERE {VISIBLE} AND (a.content_hash = :hash OR a.url = :url)"
-            " ORDER BY a.id LIMIT 1",
+            f" UNION SELECT c.article_id FROM article_copies c JOIN articles a ON a.id = c.article_id"
+            f" WHERE {VISIBLE} AND {COPY_VISIBLE} AND (c.content_hash = :hash OR c.url = :url)"
+            " ORDER BY 1 LIMIT 1",
             {"guild": guild_id, "hash": content_hash(text), "url": normalise_url(url)},
         )
         return rows[0][0] if rows else None
+
+    # -- wire copies ------------------------------------------------------------------
+
+    def near_copy_candidates(self, bands: Sequence[tuple[int, int]], guild_id: int | None) -> list[int]:
+        """Articles ``guild_id`` sees that share a MinHash band with a text, those sharing most first."""
+        if not bands:
+            return []
+        named: dict[str, object] = {"guild": guild_id, "limit": nearcopy.MAX_CANDIDATES}
+        terms = []
+        for n, (band, value) in enumerate(bands):
+            named |= {f"b{n}": int(band), f"h{n}": int(value)}
+            terms.append(f"(b.band = :b{n} AND b.hash = :h{n})")
+        rows = self.db.query(
+            "SELECT b.article_id FROM article_bands b JOIN articles a ON a.id = b.article_id"
+            f" WHERE ({' OR '.join(terms)}) AND {VISIBLE}"
+            " GROUP BY b.article_id ORDER BY COUNT(*) DESC, b.article_id LIMIT :limit",
+            named,
+        )
+        return [int(r[0]) for r in rows]
+
+    def record_copy(self, article_id: int, copy: NewArticle, similarity: float) -> int:
+        """Record another outlet's copy of a stored story (its text is not stored); the record's id."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.db.write() as db:
+            cur = db.execute(
+                "INSERT INTO article_copies (article_id, title, source, url, published, added_by, added_at,"
+                " guild_id, content_hash, similarity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    article_id,
+                    copy.title,
+                    copy.source,
+                    normalise_url(copy.url),
+                    copy.published,
+                    copy.added_by,
+                    now,
+                    copy.guild_id,
+                    content_hash(copy.text),
+                    float(similarity),
+                ),
+            )
+        return int(cur.lastrowid or 0)
+
+    def copies(self, article_ids: Iterable[int], guild_id: int | None) -> dict[int, list[Copy]]:
+        """The recorded copies of these articles that ``guild_id`` sees, oldest first, by article id."""
+        ids = sorted({int(i) for i in article_ids})
+        found: dict[int, list[Copy]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            named: dict[str, object] = {f"a{n}": aid for n, aid in enumerate(chunk)} | {"guild": guild_id}
+            rows = self.db.query(
+                "SELECT c.id, c.article_id, c.title, c.source, c.url, c.published, c.added_by, c.added_at,"
+                f" c.guild_id, c.similarity FROM article_copies c WHERE {COPY_VISIBLE}"
+                f" AND c.article_id IN ({','.join(':' + k for k in named if k != 'guild')}) ORDER BY c.id",
+                named,
+            )
+            for row in rows:
+                found.setdefault(int(row[1]), []).append(Copy(*row))
+        return found
+
+    def index_near_copies(self) -> int:
+        """Make every article's band hashes under the current scheme, once; how many articles were indexed.
+
+        A database from before wire copies, or from another scheme, gets them all at once, from the
+        stored passages.
+        """
+        if self.db.get_meta("nearcopy_scheme") == nearcopy.SCHEME:
+            return 0
+        if not self.db.query("SELECT 1 FROM articles LIMIT 1"):  # a new database: nothing to index
+            self.db.set_meta("nearcopy_scheme", nearcopy.SCHEME)
+            return 0
+        with self.db.lock, self.db.write() as db:
+            db.execute("DELETE FROM article_bands")
+            ids = [int(r[0]) for r in db.execute("SELECT id FROM articles ORDER BY id")]
+            for article_id in ids:
+                texts = [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT text FROM passages WHERE article_id = ? ORDER BY position", (article_id,)
+                    )
+                ]
+                _insert_bands(db, article_id, nearcopy.bands("\n\n".join(texts)))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('nearcopy_scheme', ?)", (nearcopy.SCHEME,))
+        return len(ids)
 
     def add_articles(
         self,
@@ -82,8 +177,9 @@ class SqliteArticleStore:
         """Store articles with passages and embeddings in one transaction; return (id, passage ids) each."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         ids: list[tuple[int, list[int]]] = []
+        banded = [nearcopy.bands(nearcopy.quotable_text(spans)) for _, spans, _, _ in batch]  # before the lock
         with self.db.write() as db:
-            for article, spans, vectors, sentence_vectors in batch:
+            for (article, spans, vectors, sentence_vectors), bands in zip(batch, banded, strict=True):
                 cur = db.execute(
                     "INSERT INTO articles (title, source, url, published, added_by, added_at, guild_id,"
                     " content_hash, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -101,6 +197,7 @@ class SqliteArticleStore:
                 )
                 article_id = int(cur.lastrowid or 0)
                 passage_ids = self._insert_passages(db, article_id, spans, vectors, sentence_vectors, model)
+                _insert_bands(db, article_id, bands)
                 ids.append((article_id, passage_ids))
         return ids
 
@@ -132,9 +229,12 @@ class SqliteArticleStore:
     def replace_article(self, article_id: int, rows: ArticleRows, model: str) -> tuple[list[int], list[int]]:
         """Swap an article's text, metadata and passages in one transaction; return (old, new) passage ids."""
         article, spans, vectors, sentence_vectors = rows
+        bands = nearcopy.bands(nearcopy.quotable_text(spans))
         with self.db.write() as db:
             old = [r[0] for r in db.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
             db.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
+            db.execute("DELETE FROM article_bands WHERE article_id = ?", (article_id,))
+            _insert_bands(db, article_id, bands)
             db.execute(
                 "UPDATE articles SET title = ?, source = ?, url = ?, published = ?, content_hash = ?, text = ?"
                 " WHERE id = ?",
@@ -357,6 +457,13 @@ class SqliteArticleStore:
         return int(row[0]), int(row[1])
 
     # -- what was shown, and what people thought of it ---------------------------------
+
+
+def _insert_bands(db: sqlite3.Connection, article_id: int, bands: Sequence[tuple[int, int]]) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO article_bands (band, hash, article_id) VALUES (?, ?, ?)",
+        [(band, value, article_id) for band, value in bands],
+    )
 
 
 def _blob(vectors: np.ndarray) -> bytes:

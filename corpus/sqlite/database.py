@@ -129,11 +129,39 @@ CREATE TRIGGER IF NOT EXISTS passage_log_removed AFTER DELETE ON passages BEGIN
     INSERT INTO passage_log (generation, passage_id, op)
     SELECT CAST(value AS INTEGER) + 1, old.id, -1 FROM meta WHERE key = 'generation';
 END;
+-- Wire copies (corpus/nearcopy.py): each article's MinHash band hashes, so any process finds the
+-- stored stories a new text may copy with one indexed query.
+CREATE TABLE IF NOT EXISTS article_bands (
+    band       INTEGER NOT NULL,
+    hash       INTEGER NOT NULL,
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    PRIMARY KEY (band, hash, article_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS article_bands_article ON article_bands(article_id);
+-- Other outlets that published a stored story: recorded against its first copy, which alone is stored.
+CREATE TABLE IF NOT EXISTS article_copies (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id   INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    title        TEXT NOT NULL,
+    source       TEXT,
+    url          TEXT,
+    published    TEXT,
+    added_by     TEXT,
+    added_at     TEXT NOT NULL,
+    guild_id     INTEGER,            -- who recorded it: seen there only (NULL: everywhere)
+    content_hash TEXT NOT NULL,
+    similarity   REAL NOT NULL       -- Jaccard of the two texts' shingles (1.0: the same text)
+);
+CREATE INDEX IF NOT EXISTS article_copies_article ON article_copies(article_id);
+CREATE INDEX IF NOT EXISTS article_copies_hash ON article_copies(content_hash);
+CREATE INDEX IF NOT EXISTS article_copies_url ON article_copies(url);
 """
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 #: Which articles a server sees: its own and the global ones (``a`` is the articles table).
 VISIBLE = "(a.guild_id IS NULL OR a.guild_id = :guild)"
+#: Which recorded wire copies a server sees (``c`` is the article_copies table): its own and the global ones.
+COPY_VISIBLE = "(c.guild_id IS NULL OR c.guild_id = :guild)"
 REQUIRED_TABLES = {"meta", "articles", "passages", "embeddings"}
 
 

@@ -598,3 +598,31 @@ def test_logs_one_line_per_command_no_token_no_blocked_heartbeat(bot: Bot) -> No
         time.sleep(0.5)
     gaps = [b - a for a, b in zip(bot.discord.heartbeats, bot.discord.heartbeats[1:], strict=False)]
     assert len(gaps) > 10 and max(gaps) < 3
+
+
+def test_syndicated_copy_is_merged_and_shown_as_also_published(bot: Bot) -> None:
+    """A moderator's copy of a stored Reuters story is merged, and the server's answer says who also published it."""
+    from tests.corpus.test_nearcopy import SAVE_ACT, syndicated
+    from tests.index.test_wire import QUESTION
+
+    [(article_id, text)] = bot.db(f"SELECT id, text FROM articles WHERE title = '{SAVE_ACT}'")
+    copy = syndicated(text).replace("\n\n", " ")  # a slash-command string option has no line breaks
+    sent = bot.discord.slash(
+        bot.a,
+        bot.moderator(bot.a),
+        "article",
+        "add",
+        text=copy,
+        title="Senators seek safer voting",
+        source="@everyone Sentinel",
+    )
+    reply = private_text(bot, sent)
+    assert reply.startswith(f"Already have this story as #{article_id} (Reuters)") and "also publishing it" in reply
+    assert bot.db(f"SELECT COUNT(*) FROM articles WHERE title = '{SAVE_ACT}'") == [(1,)]
+    _, in_a = bot.ask(bot.a, QUESTION)
+    shown = embed_text(in_a)
+    assert "Also published by: @everyone Sentinel" in shown and "Only one outlet carries this." in shown
+    assert in_a.body["allowed_mentions"] == {"parse": []}
+    within_limits(in_a)
+    _, in_b = bot.ask(bot.b, QUESTION)
+    assert "Also published by" not in embed_text(in_b) and "outlet" in embed_text(in_b)

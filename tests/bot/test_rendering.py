@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from bot.rendering import (
     FIELD_VALUE_LIMIT,
+    added_text,
     answer_embed,
     article_embed,
     article_list_embed,
@@ -53,6 +54,8 @@ def quotes(draw: st.DrawFn) -> Quote:
         url=draw(st.none() | st.just("https://example.com/" + "a" * 300)),
         published=draw(st.none() | st.text(max_size=50)),
         score=0.5,
+        also_published=tuple(draw(st.lists(st.text(min_size=1, max_size=300), max_size=30))),
+        independent_outlets=draw(st.integers(1, 10**6)),
     )
 
 
@@ -234,3 +237,37 @@ def test_huge_titles_outlets_dates_and_questions_fit_and_stay_text(title, source
         ]
         for text in texts:
             assert set(live_markup(text.replace("[read the article](https://example.com/a)", ""))) <= {"*"}, text
+
+
+def test_outlets_under_a_quote_are_escaped_and_counted() -> None:
+    """ "Also published by" shows each outlet verbatim but inert (no link, no markdown); the count follows."""
+    quote = Quote(
+        text="Officials said the machines passed.",
+        highlight_start=0,
+        highlight_end=35,
+        article_id=2,
+        passage_id=3,
+        title="Audit",
+        source="Reuters",
+        url=None,
+        published=None,
+        score=1.0,
+        also_published=("[The Sentinel](https://evil.example)", "**AP**"),
+        independent_outlets=3,
+    )
+    _, value = quote_field(1, quote)
+    assert "Also published by: \\[The Sentinel\\](https://evil.example), \\*\\*AP\\*\\*" in value
+    assert value.endswith("Carried by 3 independent outlets.")
+    single = quote_field(1, Quote(**{**{f: getattr(quote, f) for f in quote.__slots__}, "independent_outlets": 1}))[1]
+    assert single.endswith("Only one outlet carries this.")
+
+
+def test_a_merged_add_says_which_story_it_joined() -> None:
+    """A moderator adding a wire copy is told the story's number and outlet and the outlet recorded, escaped."""
+    from index.library import AddedArticle
+
+    merged = AddedArticle(12, "Senators *act*", 3, merged=True, outlet="<@&123> News", first_outlet="Reuters")
+    assert added_text(merged) == (
+        "Already have this story as #12 (Reuters) “Senators \\*act\\*”; recorded \\<@&123> News as also"
+        " publishing it (not stored again)."
+    )
