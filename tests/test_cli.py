@@ -1,4 +1,11 @@
-"""The command line as a user runs it: real processes, real data directories, one-line errors."""
+"""The command line as a user runs it: real processes, real data directories, one-line errors.
+
+The tests of what the commands store and read (``ask``, ``add``, ``list``, ``show``, ``remove``,
+``import``, ``stats``, ``audit``) run on both backends through the ``store`` fixture: the SQLite
+file in the data directory, and a real PostgreSQL + pgvector named by ``DATABASE_URL`` in the
+command's environment, as an operator sets it. ``backup`` and ``restore`` copy only the SQLite
+file: on PostgreSQL they are refused with a sentence naming ``pg_dump`` / ``pg_restore``.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +19,12 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from index.factory import DATABASE
 from index.library import Library
 from tests.conftest import REPO
 
@@ -78,6 +87,50 @@ def data_dir(tmp_path: Path, seeded_dir: Path) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Store:
+    """Where the commands keep the articles: the data directory's SQLite file, or the PostgreSQL database at ``url``."""
+
+    data_dir: Path
+    url: str | None = None
+
+    def run(self, *args: str, settings: dict[str, str] | None = None, **options) -> subprocess.CompletedProcess[str]:
+        """``run_cli`` on this store (``DATABASE_URL`` set for PostgreSQL)."""
+        database = {"DATABASE_URL": self.url} if self.url else {}
+        return run_cli(*args, data_dir=self.data_dir, settings=database | (settings or {}), **options)
+
+    def open(self, encoder) -> Library:
+        """The core over this store, in the test process."""
+        return Library.open(self.data_dir, encoder, database_url=self.url)
+
+    def state(self) -> tuple[int, int, str]:
+        """(articles, passages, generation) read straight from the database."""
+        if self.url is None:
+            return db_state(self.data_dir)
+        import psycopg
+
+        with psycopg.connect(self.url) as db:
+            row = db.execute(
+                "SELECT (SELECT COUNT(*) FROM articles), (SELECT COUNT(*) FROM passages),"
+                " (SELECT value FROM meta WHERE key = 'generation')"
+            ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1]), str(row[2])
+
+
+@pytest.fixture
+def store(tmp_path: Path, seeded_dir: Path, backend: str | None) -> Store:
+    """The built-in article on each backend: a copied data directory, or a database migrated from it."""
+    if backend is None:
+        path = tmp_path / "data"
+        shutil.copytree(seeded_dir, path)
+        return Store(path)
+    from corpus.postgres.migrate import migrate
+
+    migrate(seeded_dir / DATABASE, backend)
+    return Store(tmp_path / "data", backend)  # an empty data directory: nothing of the articles lives there
+
+
 def test_readme_command_on_fresh_directory(tmp_path: Path) -> None:
     """The README's first command, on an empty data directory, quotes "Tehran and Moscow" with the answer in bold."""
     result = run_cli("ask", "who did Ratcliffe blame?", data_dir=tmp_path / "fresh")
@@ -87,15 +140,14 @@ def test_readme_command_on_fresh_directory(tmp_path: Path) -> None:
     assert "Washington accuses Tehran, Moscow of attempts to interfere in the campaign" in result.stdout
 
 
-def test_ask_many_questions_from_stdin_as_json(data_dir: Path) -> None:
-    """`ask - --json` answers one question per line, one JSON object each, abstaining on noise."""
-    result = run_cli(
+def test_ask_many_questions_from_stdin_as_json(store: Store) -> None:
+    """`ask - --json` answers one question per line, one JSON object each, abstaining on noise (each backend)."""
+    result = store.run(
         "ask",
         "-",
         "--json",
         "-k",
         "2",
-        data_dir=data_dir,
         stdin="who did Ratcliffe blame?\n\nhow do I bake sourdough bread\n",
     )
     assert result.returncode == 0, result.stderr
@@ -132,11 +184,11 @@ def test_ask_after_an_earlier_question_answers_the_follow_up(data_dir: Path) -> 
     assert blank.stderr.strip() == "error: the earlier question (--after) is empty"
 
 
-def test_add_list_ask_remove_round_trip(data_dir: Path, tmp_path: Path, encoder) -> None:
-    """A moderator adds a file with metadata, it is listed and quoted with it, then removed for good."""
+def test_add_list_ask_remove_round_trip(store: Store, tmp_path: Path, encoder) -> None:
+    """A moderator adds a file with metadata, it is listed and quoted with it, then removed for good (each backend)."""
     path = tmp_path / "ohio.md"
     path.write_text("# Ohio to test voting machines twice\n\n" + ARTICLE, encoding="utf-8")
-    added = run_cli(
+    added = store.run(
         "add",
         str(path),
         "--source",
@@ -145,31 +197,35 @@ def test_add_list_ask_remove_round_trip(data_dir: Path, tmp_path: Path, encoder)
         "https://example.com/ohio",
         "--date",
         "2018-01-15",
-        data_dir=data_dir,
     )
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip() == "Added article #2 (2 passages): Ohio to test voting machines twice"
-    listed = [json.loads(line) for line in run_cli("list", "--json", data_dir=data_dir).stdout.splitlines()]
+    listed = [json.loads(line) for line in store.run("list", "--json").stdout.splitlines()]
     assert [a["id"] for a in listed] == [1, 2] and listed[1]["source"] == "Columbus Dispatch"
-    library = Library.open(data_dir, encoder)
+    library = store.open(encoder)
     quote = library.ask("how much will the ohio audits cost").quotes[0]
     assert "$4 million" in quote.text and quote.url == "https://example.com/ohio" and quote.published == "2018-01-15"
     library.close()
-    removed = run_cli("remove", "2", data_dir=data_dir)
+    removed = store.run("remove", "2")
     assert (
         removed.returncode == 0 and removed.stdout.strip() == "Removed article #2: Ohio to test voting machines twice"
     )
-    answer = json.loads(run_cli("ask", "how much will the ohio audits cost", "--json", data_dir=data_dir).stdout)
+    answer = json.loads(store.run("ask", "how much will the ohio audits cost", "--json").stdout)
     assert all("LaRose" not in q["text"] for q in answer["quotes"])
+    assert store.run("show", "2").stderr == "error: there is no article #2\n"
 
 
-def test_acknowledged_add_survives_kill(data_dir: Path, tmp_path: Path, encoder) -> None:
-    """Once `add` has printed success, SIGKILL cannot lose the article: it is listed and quoted after restart."""
+def test_acknowledged_add_survives_kill(store: Store, tmp_path: Path, encoder) -> None:
+    """Once `add` has printed success, SIGKILL cannot lose the article: listed and quoted after restart (each backend)."""
     path = tmp_path / "ohio.txt"
     path.write_text(ARTICLE, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | (
+        {"DATABASE_URL": store.url} if store.url else {}
+    )
     proc = subprocess.Popen(
-        [sys.executable, "run_bot.py", "add", str(path), "--title", "Ohio audits", "--data-dir", str(data_dir)],
+        [sys.executable, "run_bot.py", "add", str(path), "--title", "Ohio audits", "--data-dir", str(store.data_dir)],
         cwd=REPO,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -179,7 +235,7 @@ def test_acknowledged_add_survives_kill(data_dir: Path, tmp_path: Path, encoder)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert line.startswith("Added article #2")
-    library = Library.open(data_dir, encoder)
+    library = store.open(encoder)
     assert library.store.integrity_check() == "ok"
     assert [a.title for a in library.list_articles()] == [
         "Washington accuses Tehran, Moscow of attempts to interfere in the campaign",
@@ -190,8 +246,8 @@ def test_acknowledged_add_survives_kill(data_dir: Path, tmp_path: Path, encoder)
     library.close()
 
 
-def test_import_reports_bad_rows_and_duplicates(data_dir: Path, tmp_path: Path) -> None:
-    """`import` takes good rows, counts duplicates and names bad rows by line, with a progress bar."""
+def test_import_reports_bad_rows_and_duplicates(store: Store, tmp_path: Path) -> None:
+    """`import` takes good rows, counts duplicates and names bad rows by line, with a progress bar (each backend)."""
     path = tmp_path / "mixed.csv"
     path.write_text(
         "title,text,date\n"
@@ -201,12 +257,12 @@ def test_import_reports_bad_rows_and_duplicates(data_dir: Path, tmp_path: Path) 
         '"Turnout","Turnout in the special election reached 40 percent, the highest in a decade, officials said.",\n',
         encoding="utf-8",
     )
-    result = run_cli("import", str(path), data_dir=data_dir)
+    result = store.run("import", str(path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Imported 2 articles (3 passages); skipped 1 duplicates and 1 bad rows."
     assert "line 5: skipped: the text is empty" in result.stderr
     assert "import" in result.stderr and "100%" in result.stderr  # the progress bar
-    assert db_state(data_dir)[:2] == (3, 12)
+    assert store.state()[:2] == (3, 12)
 
 
 BINARY = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4
@@ -266,6 +322,51 @@ def test_bad_input_one_line_error_changes_nothing(
 
 
 @pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["add", str(REPO / "corpus" / "seed-article.txt")], "already in the articles as #1"),
+        (["remove", "999"], "there is no article #999"),
+        (["show", "999"], "there is no article #999"),
+        (["remove", str(2**63)], f"there is no article #{2**63}"),
+        (["show", str(2**64)], f"there is no article #{2**64}"),
+        (["ask", "who?", "-k", "0"], "at least one quote"),
+    ],
+)
+def test_bad_input_changes_nothing_in_postgresql(
+    database_url: str, seeded_dir: Path, tmp_path: Path, args, message
+) -> None:
+    """On PostgreSQL too, a refused add, remove, show or ask is one `error:` line and leaves the database as it was."""
+    from corpus.postgres.migrate import migrate
+
+    migrate(seeded_dir / DATABASE, database_url)
+    store = Store(tmp_path / "data", database_url)
+    before = store.state()
+    result = store.run(*args, stdin="")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
+    assert store.state() == before
+
+
+def test_backup_and_restore_are_refused_for_postgresql(database_url: str, seeded_dir: Path, tmp_path: Path) -> None:
+    """With DATABASE_URL set, `backup` and `restore` say to use pg_dump / pg_restore, write nothing and change nothing."""
+    from corpus.postgres.migrate import migrate
+
+    migrate(seeded_dir / DATABASE, database_url)
+    store = Store(tmp_path / "data", database_url)
+    before = store.state()
+    backup = store.run("backup", str(tmp_path / "copy.sqlite3"))
+    restore = store.run("restore", str(seeded_dir / DATABASE))
+    assert backup.returncode == restore.returncode == 1 and backup.stdout == restore.stdout == ""
+    assert backup.stderr.startswith("error: ") and "`pg_dump -Fc`" in backup.stderr, backup.stderr
+    assert restore.stderr.startswith("error: ") and "`pg_restore`" in restore.stderr, restore.stderr
+    assert not (tmp_path / "copy.sqlite3").exists() and not (tmp_path / "data" / DATABASE).exists()
+    assert store.state() == before
+    audit = [json.loads(line) for line in store.run("audit", "--json").stdout.splitlines()]
+    assert [(e["action"], e["outcome"]) for e in audit] == [("restore", "refused"), ("backup", "refused")]
+
+
+@pytest.mark.parametrize(
     ("setting", "value", "message"),
     [
         ("MODEL_PRECISION", "fp8", "MODEL_PRECISION must be one of auto, float32, bfloat16"),
@@ -282,11 +383,11 @@ def test_bad_setting_is_one_line_error(data_dir: Path, setting: str, value: str,
     assert db_state(data_dir) == before
 
 
-def test_stats_json(data_dir: Path) -> None:
-    """`stats --json` reports articles, passages, index size, model and data directory."""
-    stats = json.loads(run_cli("stats", "--json", data_dir=data_dir).stdout)
+def test_stats_json(store: Store) -> None:
+    """`stats --json` reports articles, passages, index size, model and data directory (each backend)."""
+    stats = json.loads(store.run("stats", "--json").stdout)
     assert stats["articles"] == 1 and stats["passages"] == stats["index_size"] == 9
-    assert stats["model"] == "sentence-transformers/all-MiniLM-L6-v2" and stats["data_dir"] == str(data_dir)
+    assert stats["model"] == "sentence-transformers/all-MiniLM-L6-v2" and stats["data_dir"] == str(store.data_dir)
 
 
 def test_no_command_without_token_says_how(tmp_path: Path) -> None:
@@ -304,14 +405,14 @@ def test_help_lists_every_command(tmp_path: Path) -> None:
         assert command in result.stdout
 
 
-def test_audit_log_records_actions_and_refusals(data_dir: Path, tmp_path: Path) -> None:
-    """Every command-line change is in `audit`, with who, what and the outcome, refusals included."""
+def test_audit_log_records_actions_and_refusals(store: Store, tmp_path: Path) -> None:
+    """Every command-line change is in `audit`, with who, what and the outcome, refusals included (each backend)."""
     path = tmp_path / "ohio.txt"
     path.write_text(ARTICLE, encoding="utf-8")
-    assert run_cli("add", str(path), "--title", "Ohio audits", data_dir=data_dir).returncode == 0
-    assert run_cli("remove", "999", data_dir=data_dir).returncode == 1
-    assert run_cli("remove", "2", data_dir=data_dir).returncode == 0
-    entries = [json.loads(line) for line in run_cli("audit", "--json", data_dir=data_dir).stdout.splitlines()]
+    assert store.run("add", str(path), "--title", "Ohio audits").returncode == 0
+    assert store.run("remove", "999").returncode == 1
+    assert store.run("remove", "2").returncode == 0
+    entries = [json.loads(line) for line in store.run("audit", "--json").stdout.splitlines()]
     assert [(e["action"], e["target"], e["outcome"]) for e in entries] == [
         ("remove", "2", "ok"),
         ("remove", "999", "refused"),
@@ -473,17 +574,17 @@ def test_standard_input_is_read_up_to_the_limit(data_dir: Path) -> None:
     assert result.returncode == 1 and result.stderr == "error: standard input is larger than the 2.0 MB limit\n"
 
 
-def test_control_characters_never_reach_the_terminal(data_dir: Path, tmp_path: Path) -> None:
-    r"""ANSI escapes in a title and a text are printed as visible `\x1b` by add, list, show and ask, never raw."""
+def test_control_characters_never_reach_the_terminal(store: Store, tmp_path: Path) -> None:
+    r"""ANSI escapes in a title and a text are printed as visible `\x1b` by add, list, show and ask (each backend)."""
     path = tmp_path / "ansi.txt"
     text = ARTICLE.replace("$4 million", "$4 million\x1b[2J\x07")
     path.write_text(text, encoding="utf-8")
-    added = run_cli("add", str(path), "--title", "Ohio audits \x1b[31mred\x1b[0m", data_dir=data_dir)
+    added = store.run("add", str(path), "--title", "Ohio audits \x1b[31mred\x1b[0m")
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip() == "Added article #2 (2 passages): Ohio audits \\x1b[31mred\\x1b[0m"
-    listed = run_cli("list", data_dir=data_dir)
-    shown = run_cli("show", "2", data_dir=data_dir)
-    asked = run_cli("ask", "how much will the ohio audits cost", data_dir=data_dir)
+    listed = store.run("list")
+    shown = store.run("show", "2")
+    asked = store.run("ask", "how much will the ohio audits cost")
     for result in (added, listed, shown, asked):
         assert result.returncode == 0 and "\x1b" not in result.stdout and "\x07" not in result.stdout, result.stdout
     assert "\\x1b[2J\\x07" in shown.stdout and "\\x1b[2J\\x07" in asked.stdout and "\\x1b[31m" in listed.stdout
@@ -509,11 +610,36 @@ def test_output_into_a_closed_pipe_ends_quietly(data_dir: Path, command: str) ->
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()
 
 
-def test_a_fresh_data_directory_answers_without_a_warning(tmp_path: Path) -> None:
-    """The README's first command on a new data directory quotes the built-in article and logs nothing."""
-    result = run_cli("ask", "who did Ratcliffe blame?", data_dir=tmp_path / "fresh")
+def test_a_fresh_data_directory_answers_without_a_warning(tmp_path: Path, backend: str | None) -> None:
+    """The README's first command on a new data directory, or an empty database, quotes the built-in article quietly."""
+    store = Store(tmp_path / "fresh", backend)
+    result = store.run("ask", "who did Ratcliffe blame?")
     assert result.returncode == 0 and result.stderr == ""
     assert "**In a press conference" in result.stdout and "Tehran and Moscow" in result.stdout
+    assert store.state()[:2] == (1, 9)
+
+
+def test_first_starts_at_once_on_an_empty_database_store_the_built_in_article_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Three commands started together on an empty PostgreSQL database (a bot and its shards, say) add one built-in article."""
+    store = Store(tmp_path / "data", database_url)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"DATABASE_URL": database_url}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "run_bot.py", "stats", "--json", "--data-dir", str(tmp_path / f"d{i}")],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
+    results = [proc.communicate(timeout=300) for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), results
+    assert store.state()[:2] == (1, 9)
+    assert [json.loads(out)["articles"] for out, _ in results] == [1, 1, 1]
 
 
 def test_timeline_lists_the_articles_on_a_topic_oldest_first(data_dir: Path, tmp_path: Path) -> None:

@@ -23,8 +23,15 @@ bot, are SIGKILLed at a random moment and the bot is started again. What is chec
 - Found by meaning, in the test process: ``Library.candidates`` finds every acknowledged raccoon
   article for MEANING_QUESTION through the vector index alone (its lexical score is 0).
 
-``KILLS_SHARED`` sets how many SIGKILLs to land (bot and CLI together; default 4, about 3 minutes on
-2 cores); a longer run: ``KILLS_SHARED=60 pytest tests/test_shared_processes.py -s``.
+On PostgreSQL (``DATABASE_URL``, a real server with pgvector, given to the bot and every CLI
+process) the same rounds run but for backup and restore, which PostgreSQL leaves to ``pg_dump`` and
+``pg_restore``: the truth is read from the database (tests/test_durability.py's ``postgres_truth``:
+every article whole with its passages and embeddings, the lexical index exactly the passages', no
+session of a killed process left on the server), the vector search is the database's own, so what
+is checked of FAISS there is that the bot and a fresh Library search every stored passage.
+
+``KILLS_SHARED`` sets how many SIGKILLs to land on each backend (bot and CLI together; default 4, about
+3 minutes each on 2 cores); a longer run: ``KILLS_SHARED=60 pytest tests/test_shared_processes.py -s``.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ from index.vectors import MANIFEST, load_index
 from tests.bot.standin import Call, Guild, StandInDiscord
 from tests.bot.test_bot_process import TOKEN, Bot
 from tests.conftest import REPO, REUTERS
+from tests.test_durability import postgres_truth
 
 KILLS = int(os.environ.get("KILLS_SHARED", "4"))
 SEED = int(os.environ.get("KILLS_SHARED_SEED", "20261126"))
@@ -148,13 +156,16 @@ class Ledger:
 class SharedBot:
     """The stand-in Discord and the real bot process over ``data_dir``, which can be killed and started again."""
 
-    def __init__(self, base: Path, data_dir: Path) -> None:
-        """Start the stand-in with servers A and B (the bot starts with :meth:`start`)."""
+    def __init__(self, base: Path, data_dir: Path, database_url: str | None = None) -> None:
+        """Start the stand-in with servers A and B (the bot starts with :meth:`start`), on ``database_url`` if given."""
         self.discord = StandInDiscord()
         self.guild_a, self.guild_b = self.discord.add_guild("A"), self.discord.add_guild("B")
         self.discord.start()
         self.data_dir, self.log = data_dir, base / "bot.log"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD", "MODERATOR", "ADMIN"))}
+        self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("DISCORD", "MODERATOR", "ADMIN", "DATABASE_URL"))
+        }
+        self.env |= {"DATABASE_URL": database_url} if database_url else {}
         self.env |= {  # as tests/bot/test_bot_process.py's running_bot sets it, with no cooldown
             "DISCORD_TOKEN": TOKEN,
             "DISCORD_API_BASE": self.discord.api_base,
@@ -257,8 +268,15 @@ def bot_stats(bot: Bot, guild: Guild) -> dict[str, str]:
 # -- what must hold after every restart -----------------------------------------------
 
 
-def db_rows(data_dir: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Read the database directly."""
+def db_rows(
+    data_dir: Path, sql: str, args: tuple[Any, ...] = (), database_url: str | None = None
+) -> list[tuple[Any, ...]]:
+    """Read the database directly: the SQLite file in ``data_dir``, or the PostgreSQL one at ``database_url``."""
+    if database_url is not None:
+        import psycopg
+
+        with psycopg.connect(database_url, autocommit=True) as pg:
+            return pg.execute(sql.replace("?", "%s"), args or None).fetchall()  # type: ignore[arg-type]
     with closing(sqlite3.connect(data_dir / DATABASE, timeout=30)) as db:
         return db.execute(sql, args).fetchall()
 
@@ -271,27 +289,38 @@ def lineage(data_dir: Path) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
-def check_consistent(data_dir: Path, encoder: Any, ledger: Ledger) -> int:
-    """Healthy files, every acknowledged change, both indexes equal to the database, meaning found; return the passages."""
+def check_consistent(
+    data_dir: Path, encoder: Any, ledger: Ledger, database_url: str | None = None, *, bot_running: bool = False
+) -> int:
+    """Healthy stores, every acknowledged change, indexes equal to the database, meaning found; return the passages."""
     before = encoder.encoded
-    library = Library.open(data_dir, encoder)
+    if database_url is not None:  # read before the Library below opens its own session
+        passage_ids = postgres_truth(database_url, encoder.name, others=int(bot_running))
+    library = Library.open(data_dir, encoder, database_url=database_url)
     try:
-        index_ids = set(faiss_index(library.vectors).ids().tolist())
+        if database_url is None:
+            index_ids = set(faiss_index(library.vectors).ids().tolist())
         assert encoder.encoded == before, "catching the index up re-embedded passages"
         assert library.store.integrity_check() == "ok"
-        with closing(sqlite3.connect(data_dir / DATABASE, timeout=30)) as db:
-            with db:
-                db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('integrity-check')")
-            fts_rows = db.execute("SELECT COUNT(*) FROM passages_fts").fetchone()[0]
-            passage_ids = {r[0] for r in db.execute("SELECT id FROM passages")}
-            articles = {r[0]: r[1] for r in db.execute("SELECT id, title FROM articles")}
-            hashes = {r[0] for r in db.execute("SELECT content_hash FROM articles")}
-            raccoons = db.execute("SELECT COUNT(*) FROM articles WHERE title LIKE 'Velmora%'").fetchone()[0]
-        assert index_ids == passage_ids, f"FAISS {len(index_ids)} ids, database {len(passage_ids)} passages"
-        assert fts_rows == len(passage_ids)
-        saved, generation = load_index(data_dir, model=encoder.name, lineage=library.store.lineage())
-        assert generation == library.store.generation(), "the saved index is behind after a catch-up"
-        assert set(saved.ids().tolist()) == passage_ids, "the saved index file does not hold the database's passages"
+        articles = {r[0]: r[1] for r in db_rows(data_dir, "SELECT id, title FROM articles", (), database_url)}
+        hashes = {r[0] for r in db_rows(data_dir, "SELECT content_hash FROM articles", (), database_url)}
+        raccoons = sum(title.startswith("Velmora") for title in articles.values())
+        if database_url is None:
+            with closing(sqlite3.connect(data_dir / DATABASE, timeout=30)) as db:
+                with db:
+                    db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('integrity-check')")
+                fts_rows = db.execute("SELECT COUNT(*) FROM passages_fts").fetchone()[0]
+                passage_ids = {r[0] for r in db.execute("SELECT id FROM passages")}
+            assert index_ids == passage_ids, f"FAISS {len(index_ids)} ids, database {len(passage_ids)} passages"
+            assert fts_rows == len(passage_ids)
+            saved, generation = load_index(data_dir, model=encoder.name, lineage=library.store.lineage())
+            assert generation == library.store.generation(), "the saved index is behind after a catch-up"
+            assert set(saved.ids().tolist()) == passage_ids, (
+                "the saved index file does not hold the database's passages"
+            )
+        else:  # the database is the vector index: it searches every stored passage, and nothing is in the data directory
+            assert library.vectors.size() == len(passage_ids)
+            assert not (data_dir / DATABASE).exists() and not (data_dir / MANIFEST).exists()
         listed = {
             g: {a.id for a in library.list_articles(guild_id=g)} for g in {a.guild_id for a in ledger.live.values()}
         }
@@ -369,13 +398,19 @@ def run_cli(
 class Scenario:
     """The rounds of the test: what runs, what was acknowledged, what the bot must answer."""
 
-    def __init__(self, tmp_path: Path, data_dir: Path, encoder: Any, shared: SharedBot) -> None:
-        """Plan the rounds over ``data_dir``, served by ``shared``."""
+    def __init__(
+        self, tmp_path: Path, data_dir: Path, encoder: Any, shared: SharedBot, database_url: str | None = None
+    ) -> None:
+        """Plan the rounds over ``data_dir`` (or the PostgreSQL database at ``database_url``), served by ``shared``."""
         self.rng = random.Random(SEED)
+        self.database_url = database_url
+        # PostgreSQL leaves backups to pg_dump: those rounds run only on SQLite.
+        self.weights = {k: w for k, w in WEIGHTS.items() if database_url is None or k not in ("backup", "restore")}
         self.tmp_path, self.data_dir, self.encoder, self.shared = tmp_path, data_dir, encoder, shared
         self.max_rounds = KILLS * 4 + 12
         self.slices = reuters_slices(tmp_path, self.max_rounds + 1)
-        self.cli_env = {k: v for k, v in os.environ.items() if not k.startswith("DISCORD")} | {"PYTHONUNBUFFERED": "1"}
+        self.cli_env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD", "DATABASE_URL"))}
+        self.cli_env |= {"PYTHONUNBUFFERED": "1"} | ({"DATABASE_URL": database_url} if database_url else {})
         self.expected = dict(EXPECTED_SECONDS)
         self.ledger = Ledger()
         self.made: dict[str, Synthetic] = {}  # title -> every synthetic article a round tried to add
@@ -390,7 +425,7 @@ class Scenario:
         # which is followed by a restore while it is down.
         rest = ["add", "restore", "remove", "import", "rebuild", "bot_add", "add_meaning"]
         self.rng.shuffle(rest)
-        self.schedule = ["add_meaning", "backup", *rest]
+        self.schedule = [op for op in ["add_meaning", "backup", *rest] if op in self.weights]
         self.forced_bot_kill = self.rng.randint(3, len(self.schedule))
         self.round = 0
 
@@ -436,12 +471,14 @@ class Scenario:
     def check_bot_index(self) -> None:
         """The running bot's own index holds as many passages as the database."""
         stats = bot_stats(self.shared.bot, self.shared.guild_a)
-        passages = db_rows(self.data_dir, "SELECT COUNT(*) FROM passages")[0][0]
+        passages = db_rows(self.data_dir, "SELECT COUNT(*) FROM passages", (), self.database_url)[0][0]
         assert stats["Index size"] == stats["Passages"] == str(passages), stats
 
     def check(self) -> int:
         """Everything that must hold, from the test process."""
-        return check_consistent(self.data_dir, self.encoder, self.ledger)
+        return check_consistent(
+            self.data_dir, self.encoder, self.ledger, self.database_url, bot_running=self.shared.alive
+        )
 
     # -- one round ----------------------------------------------------------------------
 
@@ -451,8 +488,9 @@ class Scenario:
         if self.round <= len(self.schedule):
             operation = self.schedule[self.round - 1]
         else:
-            operation = self.rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
-        raccoons = db_rows(self.data_dir, "SELECT COUNT(*) FROM articles WHERE title LIKE 'Velmora%'")[0][0]
+            operation = self.rng.choices(list(self.weights), weights=list(self.weights.values()))[0]
+        titles = db_rows(self.data_dir, "SELECT title FROM articles", (), self.database_url)
+        raccoons = sum(str(t).startswith("Velmora") for (t,) in titles)
         if operation == "add_meaning" and raccoons > 2:
             operation = "add"  # at most three raccoon articles, so a new one is among the bot's three quotes
         if (operation == "remove" and not self.ledger.live) or (operation == "restore" and self.backup is None):
@@ -567,7 +605,7 @@ class Scenario:
             if self.shared.alive:  # the running bot caught up with the removal: it no longer quotes the article
                 self.ask(self.guild_of(victim), victim.question)
         elif kind == "import" and run.out.startswith("Imported "):
-            stored = {r[0] for r in db_rows(self.data_dir, "SELECT content_hash FROM articles")}
+            stored = {r[0] for r in db_rows(self.data_dir, "SELECT content_hash FROM articles", (), self.database_url)}
             rows = [r for r in read_import_file(self.slices[self.round]) if isinstance(r, tuple)]
             mine = {content_hash(a.text) for _, a in rows} & stored
             assert len(mine) >= int(run.out.split()[1]), run.out
@@ -643,15 +681,18 @@ class Scenario:
 
 
 def test_bot_and_cli_processes_share_one_data_directory_through_sigkills(
-    tmp_path: Path, seeded_dir: Path, encoder
+    tmp_path: Path, seeded_dir: Path, encoder, backend: str | None
 ) -> None:
-    """Bot and CLI processes on one data directory, SIGKILLed at random: indexes exact, acks hold, bot quotes CLI adds."""
+    """Bot and CLI processes on one store (each backend), SIGKILLed at random: acks hold, bot quotes CLI adds."""
     data_dir = tmp_path / "data"
-    shutil.copytree(seeded_dir, data_dir)
+    if backend is None:
+        shutil.copytree(seeded_dir, data_dir)
+    else:  # a fresh database, given the built-in article by a first start
+        Library.open(data_dir, encoder, database_url=backend).close()
     started = time.monotonic()
-    shared = SharedBot(tmp_path, data_dir)
+    shared = SharedBot(tmp_path, data_dir, backend)
     try:
-        scenario = Scenario(tmp_path, data_dir, encoder, shared)
+        scenario = Scenario(tmp_path, data_dir, encoder, shared, backend)
         shared.start()
         scenario.check()
         scenario.check_bot_index()
@@ -661,11 +702,12 @@ def test_bot_and_cli_processes_share_one_data_directory_through_sigkills(
         passages = scenario.check()  # after the bot stopped: found by meaning, every change held
     finally:
         shared.close()
-    print("\n" + scenario.summary(passages, time.monotonic() - started))
+    print(f"\n{'postgres' if backend else 'sqlite'}: " + scenario.summary(passages, time.monotonic() - started))
     c = scenario.counts
     assert scenario.kills >= KILLS
-    assert c["quoted_running"] >= 1 and c["meaning_running"] >= 1
-    assert c["refused"] >= 1 and c["restores"] >= 1 and shared.starts >= 2
+    assert c["quoted_running"] >= 1 and c["meaning_running"] >= 1 and shared.starts >= 2
+    if backend is None:  # backup and restore are the SQLite backend's (PostgreSQL: pg_dump and pg_restore)
+        assert c["refused"] >= 1 and c["restores"] >= 1
 
 
 def restore_state(data_dir: Path) -> tuple[Any, ...]:

@@ -226,6 +226,13 @@ INSERT INTO meta VALUES ('generation', '0') ON CONFLICT DO NOTHING;
 EF_SEARCH = 200
 #: Tables whose identity sequences must follow ids copied in by `migrate`.
 IDENTITIES = ("articles", "passages", "answers", "audit", "article_copies")
+#: The setting the core stores once a new database has its built-in article (index/library.py).
+FIRST_USE_DONE = "builtin_added"
+#: Held, for its session, by the one process preparing a new database until FIRST_USE_DONE is set:
+#: processes started together on an empty database (a bot and its shards, a command beside them)
+#: would otherwise each find no built-in article and each add it. A killed holder's lock goes with
+#: its session, and the next process does the first use again.
+FIRST_USE_LOCK = 727276
 
 
 class PgDatabase:
@@ -250,7 +257,13 @@ class PgDatabase:
             # Filtered vector searches go on through the index until they have found enough.
             self.connection.execute("SET hnsw.iterative_scan = relaxed_order")
             self.connection.execute(f"SET hnsw.ef_search = {EF_SEARCH:d}")
-        except psycopg.Error as exc:
+            self._first_use = False
+            if self.get_meta(FIRST_USE_DONE) is None:  # wait for a process preparing it, or prepare it
+                self.connection.execute("SELECT pg_advisory_lock(%s)", (FIRST_USE_LOCK,))
+                self._first_use = True
+                if self.get_meta(FIRST_USE_DONE) is not None:  # the other process has finished it
+                    self._end_first_use()
+        except (psycopg.Error, StoreError) as exc:
             self.connection.close()
             raise StoreError(f"cannot prepare the PostgreSQL database ({_first_line(exc)})") from exc
 
@@ -322,10 +335,18 @@ class PgDatabase:
         return str(rows[0][0]) if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
-        """Store a setting (without bumping the generation)."""
+        """Store a setting (without bumping the generation); FIRST_USE_DONE lets waiting processes go on."""
         self.execute(
             "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value)
         )
+        if key == FIRST_USE_DONE:
+            self._end_first_use()
+
+    def _end_first_use(self) -> None:
+        with self.lock:
+            if self._first_use and not self.connection.broken:
+                self.connection.execute("SELECT pg_advisory_unlock(%s)", (FIRST_USE_LOCK,))
+            self._first_use = False
 
 
 def visible_ids(db: PgDatabase, passage_ids: list[int], guild_id: int | None) -> set[int]:

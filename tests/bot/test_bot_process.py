@@ -1,4 +1,8 @@
-"""The unmodified `run_bot.py` as a real process against the stand-in Discord on 127.0.0.1."""
+"""The unmodified `run_bot.py` as a real process against the stand-in Discord on 127.0.0.1.
+
+The ask, add, remove, vote and permission flows also run against a bot whose articles are in a
+real PostgreSQL + pgvector (``DATABASE_URL``; the ``any_bot`` fixture gives each test both bots).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +33,17 @@ ARTICLE = (
 class Bot:
     """The running bot process and the stand-in it talks to."""
 
-    def __init__(self, discord: StandInDiscord, proc: subprocess.Popen[bytes], log: Path, data_dir: Path) -> None:
-        """Hold the pieces."""
+    def __init__(
+        self,
+        discord: StandInDiscord,
+        proc: subprocess.Popen[bytes],
+        log: Path,
+        data_dir: Path,
+        database_url: str | None = None,
+    ) -> None:
+        """Hold the pieces (``database_url``: the PostgreSQL database the bot keeps its articles in)."""
         self.discord, self.proc, self.log, self.data_dir = discord, proc, log, data_dir
+        self.database_url = database_url
         self.a = next(g for g in discord.guilds.values() if g.name == "A")
         self.b = next(g for g in discord.guilds.values() if g.name == "B")
 
@@ -56,8 +69,13 @@ class Bot:
         return sent, self.discord.reply_to(sent)
 
     def db(self, sql: str) -> list[tuple]:
-        """Read the bot's database directly."""
-        with sqlite3.connect(self.data_dir / "articles.sqlite3") as db:
+        """Read the bot's database directly (the SQLite file, or PostgreSQL)."""
+        if self.database_url is not None:
+            import psycopg
+
+            with psycopg.connect(self.database_url, autocommit=True) as pg:
+                return pg.execute(sql).fetchall()  # type: ignore[arg-type]  # the tests' own SQL
+        with closing(sqlite3.connect(self.data_dir / "articles.sqlite3")) as db:
             return db.execute(sql).fetchall()
 
 
@@ -72,7 +90,7 @@ def running_bot(base: Path, source_data: Path, **settings: str) -> Iterator[Bot]
     discord.add_channel(guild_a, "quiet")
     discord.start()
     log = base / "bot.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD", "MODERATOR", "ADMIN"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD", "MODERATOR", "ADMIN", "DATABASE_URL"))}
     env |= {
         "DISCORD_TOKEN": TOKEN,
         "DISCORD_API_BASE": discord.api_base,
@@ -93,7 +111,7 @@ def running_bot(base: Path, source_data: Path, **settings: str) -> Iterator[Bot]
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"the bot never connected:\n{log.read_text()}")
             time.sleep(0.1)
-        yield Bot(discord, proc, log, data_dir)
+        yield Bot(discord, proc, log, data_dir, settings.get("DATABASE_URL"))
     finally:
         proc.terminate()
         try:
@@ -108,6 +126,31 @@ def bot(tmp_path_factory: pytest.TempPathFactory, reuters_dir: Path) -> Iterator
     """The bot used by this module's tests (a 30 s /ask cooldown)."""
     with running_bot(tmp_path_factory.mktemp("bot"), reuters_dir) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def pg_bot(tmp_path_factory: pytest.TempPathFactory, reuters_dir: Path, pg_server) -> Iterator[Bot]:
+    """The same bot over a PostgreSQL database migrated from the same articles (DATABASE_URL set)."""
+    import psycopg
+
+    from corpus.postgres.migrate import migrate
+    from index.factory import DATABASE
+
+    name = f"bot_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]  # a made-up name
+    url = str(pg_server.get_uri(name))
+    migrate(reuters_dir / DATABASE, url)
+    base = tmp_path_factory.mktemp("pgbot")
+    (base / "empty").mkdir()  # nothing of the articles is in the data directory
+    with running_bot(base, base / "empty", DATABASE_URL=url) as running:
+        yield running
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_bot(request: pytest.FixtureRequest) -> Bot:
+    """Each bot in turn: the one over the SQLite file, then the one over PostgreSQL."""
+    return request.getfixturevalue("bot" if request.param == "sqlite" else "pg_bot")
 
 
 def embed_text(call: Call) -> str:
@@ -149,8 +192,9 @@ def within_limits(call: Call) -> None:
         assert total <= 6000
 
 
-def test_ask_answers_seed_question(bot: Bot) -> None:
+def test_ask_answers_seed_question(any_bot: Bot) -> None:
     """/ask defers at once, then follows up with the "Tehran and Moscow" quote, buttons and no pings."""
+    bot = any_bot
     sent, answer = bot.ask(bot.a, "who did Ratcliffe blame?")
     first = callback(bot, sent)
     assert first.body["type"] == 5 and first.at - sent.at < 3
@@ -171,8 +215,9 @@ def test_off_topic_question_says_so(bot: Bot) -> None:
     assert not answer.body["embeds"][0].get("fields")
 
 
-def test_more_sources_and_votes_are_recorded(bot: Bot) -> None:
+def test_more_sources_and_votes_are_recorded(any_bot: Bot) -> None:
     """ "More sources" privately shows further passages; 👍 is stored with who voted and the passages shown."""
+    bot = any_bot
     _, answer = bot.ask(bot.a, "what did the appeals court decide about the voter fraud commission")
     custom_ids = [c["custom_id"] for row in answer.body["components"] for c in row["components"]]
     voter = bot.member(bot.a)
@@ -187,8 +232,9 @@ def test_more_sources_and_votes_are_recorded(bot: Bot) -> None:
     assert question.startswith("what did the appeals court") and len(passages) > 2
 
 
-def test_moderator_adds_article_then_ask_quotes_it_only_in_that_server(bot: Bot) -> None:
+def test_moderator_adds_article_then_ask_quotes_it_only_in_that_server(any_bot: Bot) -> None:
     """A moderator's article is quoted in server A, and is invisible and unremovable in server B."""
+    bot = any_bot
     one_line = ARTICLE.replace("\n\n", " ")  # a slash-command string option has no line breaks
     sent = bot.discord.slash(
         bot.a, bot.moderator(bot.a), "article", "add", text=one_line, title="Ohio audits", source="Dispatch"
@@ -264,8 +310,9 @@ def test_remove_autocompletes_this_servers_titles(bot: Bot) -> None:
     assert in_b.body["data"]["choices"] == []
 
 
-def test_members_cannot_change_articles(bot: Bot) -> None:
+def test_members_cannot_change_articles(any_bot: Bot) -> None:
     """A member's add or remove is refused privately and the database is unchanged."""
+    bot = any_bot
     before = bot.db("SELECT COUNT(*), (SELECT value FROM meta WHERE key='generation') FROM articles")
     member = bot.member(bot.a)
     added = private_text(bot, bot.discord.slash(bot.a, member, "article", "add", text=ARTICLE + " Extra.", title="X"))
@@ -277,8 +324,9 @@ def test_members_cannot_change_articles(bot: Bot) -> None:
     assert bot.db("SELECT COUNT(*), (SELECT value FROM meta WHERE key='generation') FROM articles") == before
 
 
-def test_moderator_by_role_adds_file_and_removal_is_final(bot: Bot) -> None:
+def test_moderator_by_role_adds_file_and_removal_is_final(any_bot: Bot) -> None:
     """A member with a MODERATOR_ROLE_IDS role adds a .txt attachment; once removed it is never quoted again."""
+    bot = any_bot
     curator = bot.member(bot.a, bot.a.curator_role)
     text = (
         "# Georgia paper ballots\n\nGeorgia will replace its touchscreen voting machines with hand-marked"
