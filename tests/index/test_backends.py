@@ -295,6 +295,10 @@ def test_cli_migrate_copies_everything_and_refuses_a_full_target(
     shutil.copytree(reuters_dir, data)
     with closing(sqlite3.connect(data / DATABASE)) as db:
         counts = [db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("articles", "passages", "embeddings")]
+    before = Library.open(data, encoder)
+    before.set_channel_mode(guild_id=1, channel_id=11, mode="auto", actor="7")
+    before.remember_thread(500, guild_id=1, channel_id=11, question="who did Ratcliffe blame?")
+    before.close()
     moved = run_cli("migrate", database_url, data_dir=data)
     assert moved.returncode == 0, moved.stderr
     assert moved.stdout.splitlines()[:3] == [
@@ -307,6 +311,8 @@ def test_cli_migrate_copies_everything_and_refuses_a_full_target(
         assert library.counts() == (counts[0], counts[1]) and library.vectors.size() == counts[2]
         assert "Tehran and Moscow" in quoted(library.ask(RATCLIFFE))
         assert encoder.encoded == counted + 1  # only the question: the stored embeddings were copied
+        assert library.channel_modes(guild_id=1) == {11: "auto"}  # channel modes and threads come along
+        assert library.thread_question(500) == "who did Ratcliffe blame?"
         added = library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH))
         assert added.id == counts[0] + 1  # ids continue after the copied ones
     finally:
