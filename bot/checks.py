@@ -67,21 +67,32 @@ def _role_ids(interaction: discord.Interaction) -> set[int]:
     return {role.id for role in member.roles} if isinstance(member, discord.Member) else set()
 
 
-def is_admin(interaction: discord.Interaction, settings_admin_roles: frozenset[int]) -> bool:
+def may_administer(permissions: discord.Permissions, role_ids: set[int], admin_roles: frozenset[int]) -> bool:
     """Administrator or Manage Server, or one of the configured admin roles."""
-    perms = interaction.permissions
-    return perms.administrator or perms.manage_guild or bool(_role_ids(interaction) & settings_admin_roles)
+    return permissions.administrator or permissions.manage_guild or bool(role_ids & admin_roles)
+
+
+def may_moderate(
+    permissions: discord.Permissions, role_ids: set[int], moderator_roles: frozenset[int], admin_roles: frozenset[int]
+) -> bool:
+    """Manage Messages or a moderator role; admins are moderators too."""
+    return (
+        permissions.manage_messages
+        or bool(role_ids & moderator_roles)
+        or may_administer(permissions, role_ids, admin_roles)
+    )
+
+
+def is_admin(interaction: discord.Interaction, settings_admin_roles: frozenset[int]) -> bool:
+    """Whoever runs this command may administer the bot in this server."""
+    return may_administer(interaction.permissions, _role_ids(interaction), settings_admin_roles)
 
 
 def is_moderator(
     interaction: discord.Interaction, moderator_roles: frozenset[int], admin_roles: frozenset[int]
 ) -> bool:
-    """Manage Messages or a moderator role; admins are moderators too."""
-    return (
-        interaction.permissions.manage_messages
-        or bool(_role_ids(interaction) & moderator_roles)
-        or is_admin(interaction, admin_roles)
-    )
+    """Whoever runs this command may change the articles in this server."""
+    return may_moderate(interaction.permissions, _role_ids(interaction), moderator_roles, admin_roles)
 
 
 def _settings(interaction: discord.Interaction) -> Settings:

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import moderator_only
+from bot.checks import may_moderate, moderator_only
 from bot.pages import Pages
 from bot.rendering import added_text, article_embed, article_list_embed, escaped, shorten
-from corpus.errors import BadInput
+from corpus.errors import BadInput, StoreError
 from corpus.ingest import Details
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
 
 PER_PAGE = 10
+#: A moderator's reaction with this emoji to a message holding a link adds the linked article.
+NEWS_EMOJI = "📰"
+_LINK = re.compile(r"https?://[^\s<>|]+")
+log = logging.getLogger("bot")
 
 
 class Articles(commands.Cog):
@@ -78,6 +84,48 @@ class Articles(commands.Cog):
         else:
             added = await core.add_text(text or "", details, replace=replace)
         await interaction.followup.send(added_text(added), ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        """A moderator's 📰 on a message with a link adds that article for the server, as /article add url: does.
+
+        The bot answers in the message's channel (or thread) with what was added or why not, and
+        records it in the audit log. Anyone else's 📰, and any other emoji, does nothing.
+        """
+        member, me = payload.member, self.bot.user
+        if payload.guild_id is None or member is None or member.bot or str(payload.emoji) != NEWS_EMOJI or me is None:
+            return
+        channel = self.bot.get_channel(payload.channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return
+        settings = self.bot.settings
+        roles = {role.id for role in member.roles}
+        if not may_moderate(
+            channel.permissions_for(member), roles, settings.moderator_role_ids, settings.admin_role_ids
+        ):
+            log.info("guild=%s user=%s 📰 ignored: not a moderator", payload.guild_id, member.id)
+            return
+        message = await channel.fetch_message(payload.message_id)
+        link = _LINK.search(message.content)
+        outcome, detail = "ok", None
+        try:
+            if link is None:
+                raise BadInput("that message holds no web address to add")
+            url = link.group().rstrip(").,>")
+            details = Details(None, None, None, url, str(member.id), payload.guild_id)
+            text = added_text(await self.bot.core.add_url(url, details))
+        except (BadInput, StoreError) as exc:
+            outcome, detail = "bad-input", str(exc)
+            text = escaped(f"Not added: {exc}.", 1900)
+        await self.bot.core.record_action(
+            actor=str(member.id),
+            guild_id=payload.guild_id,
+            action="article add (📰)",
+            target=link.group() if link else None,
+            outcome=outcome,
+            detail=detail,
+        )
+        await message.reply(text, mention_author=False)
 
     @article.command(name="remove", description="Remove an article: it will never be quoted again.")
     @app_commands.describe(article="The article (start typing its title)")

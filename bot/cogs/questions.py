@@ -49,6 +49,7 @@ You can also mention me with a question, when the server's admins have enabled t
 Moderators (Manage Messages, or a moderator role):
 **/article add** `url` | `file` (.txt, .md, .html) | `text` — plus optional `title`, `source`, `date`, `replace`
 **/article remove** `article` · **/article list** · **/article show** `article`
+React 📰 to a message with a link to add that article.
 
 Admins (Administrator, Manage Server, or an admin role):
 **/index rebuild** — re-embed every passage (questions keep being answered meanwhile)

@@ -110,13 +110,13 @@ def migrate(database: Path, url: str) -> list[str]:
                 cur.executemany("INSERT INTO votes VALUES (%s, %s, %s, %s)", batch)
             for batch in _rows(source, "SELECT id, at, guild_id, actor, action, target, outcome, detail FROM audit"):
                 cur.executemany("INSERT INTO audit VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", batch)
-            for table, columns in (
+            for settings_table, selected in (
                 ("channel_modes", "channel_id, guild_id, mode, set_by, set_at"),
                 ("conversations", "thread_id, guild_id, channel_id, question, updated_at"),
             ):  # a database from before channel modes and threads has neither table
-                if source.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
-                    for batch in _rows(source, f"SELECT {columns} FROM {table}"):
-                        cur.executemany(f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s)", batch)
+                if source.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (settings_table,)).fetchone():
+                    for rows in _rows(source, f"SELECT {selected} FROM {settings_table}"):
+                        cur.executemany(f"INSERT INTO {settings_table} VALUES (%s, %s, %s, %s, %s)", rows)
             for table in IDENTITIES:  # new rows continue after the copied ids
                 cur.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"

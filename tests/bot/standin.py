@@ -233,6 +233,7 @@ class StandInDiscord:
         self.reject_token = False  # answer 401 to the bot's login, as Discord does for a bad token
         self.recommended_shards: int | None = None  # what GET /gateway/bot says (None: one per 1,000 guilds)
         self.sessions: list[Session] = []  # every gateway connection, in the order they came
+        self.messages: dict[int, dict[str, Any]] = {}  # members' messages, for GET /channels/{id}/messages/{id}
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self.port = 0
@@ -572,6 +573,13 @@ class StandInDiscord:
             return web.Response(status=204)
         if parts[0] == "channels" and parts[-1] == "messages" and method == "POST":
             return self._message(call, int(parts[1]), body)
+        if parts[0] == "channels" and parts[2:3] == ["messages"] and len(parts) == 4 and method == "GET":
+            found = self.messages.get(int(parts[3]))
+            if found is None or found["channel_id"] != parts[1]:
+                return self._json({"message": "Unknown Message", "code": 10008}, status=404)
+            return self._json(found)
+        if parts[0] == "channels" and parts[4:5] == ["reactions"] and method == "PUT":
+            return web.Response(status=204)
         if parts[0] == "channels" and parts[2:3] == ["messages"] and parts[-1] == "threads" and method == "POST":
             return self._start_thread(call, int(parts[1]), int(parts[3]), body)
         return self._json({"message": f"stand-in has no route for {method} {path}", "code": 0}, status=404)
@@ -707,18 +715,37 @@ class StandInDiscord:
         message_id = snowflake()
         channel_id = channel_id or guild.channel_id
         mentioned = f"<@{self.bot_user_id}>" in content or f"<@!{self.bot_user_id}>" in content
+        message = {
+            **self.message_json(channel_id, {"content": content}, message_id),
+            "author": user_json(member.id, member.name),
+            "member": {k: v for k, v in guild.member_json(member).items() if k != "user"},
+            "guild_id": str(guild.id),
+            "mentions": [user_json(self.bot_user_id, "NewsBot", bot=True)] if mentioned else [],
+        }
+        self.messages[message_id] = message
+        delivered = self._send("MESSAGE_CREATE", message, guild.id)
+        return Sent(message_id, "", time.monotonic(), channel_id, delivered)
+
+    def react(self, guild: Guild, member: Member, message: Sent, emoji: str) -> Sent:
+        """``member`` reacts to a member's message with a unicode ``emoji``: MESSAGE_REACTION_ADD, as Discord sends it."""
+        author = self.messages[message.id]["author"]["id"]
         delivered = self._send(
-            "MESSAGE_CREATE",
+            "MESSAGE_REACTION_ADD",
             {
-                **self.message_json(channel_id, {"content": content}, message_id),
-                "author": user_json(member.id, member.name),
-                "member": {k: v for k, v in guild.member_json(member).items() if k != "user"},
+                "user_id": str(member.id),
+                "channel_id": str(message.channel_id),
+                "message_id": str(message.id),
                 "guild_id": str(guild.id),
-                "mentions": [user_json(self.bot_user_id, "NewsBot", bot=True)] if mentioned else [],
+                "member": guild.member_json(member),
+                "emoji": {"id": None, "name": emoji},
+                "message_author_id": author,
+                "burst": False,
+                "burst_colors": [],
+                "type": 0,
             },
             guild.id,
         )
-        return Sent(message_id, "", time.monotonic(), channel_id, delivered)
+        return Sent(message.id, "", time.monotonic(), message.channel_id, delivered)
 
     def posted_in(self, channel_id: int, *, after: float = 0.0, timeout: float = 60) -> Call:
         """The first message the bot posted in a channel or thread since ``after`` (a monotonic time)."""

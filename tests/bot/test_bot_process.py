@@ -274,6 +274,38 @@ def test_moderator_adds_by_url_and_html_file(bot: Bot) -> None:
     assert "Alabama to replace touchscreen voting machines" in reply
 
 
+def test_a_moderators_news_reaction_adds_the_linked_article(bot: Bot) -> None:
+    """📰 from a moderator on a message with a link adds the page for the server and says so; a member's does nothing."""
+    from tests.corpus.test_fetching import ARTICLE_HTML
+
+    url = bot.discord.add_page("nevada.html", ARTICLE_HTML.replace("Georgia", "Nevada"))
+    shared = bot.discord.message(bot.a, bot.member(bot.a), f"worth a read <{url}>")
+    started = time.monotonic()
+    bot.discord.react(bot.a, bot.member(bot.a), shared, "📰")  # a member's reaction: ignored
+    bot.discord.react(bot.a, bot.moderator(bot.a), shared, "👍")  # another emoji: ignored
+    bot.discord.react(bot.a, bot.moderator(bot.a), shared, "📰")
+    reply = bot.discord.posted_in(bot.a.channel_id, after=started)
+    assert reply.body["content"].startswith("Added article #") and "Nevada to replace" in reply.body["content"]
+    assert int(reply.body["message_reference"]["message_id"]) == shared.id
+    assert reply.body["allowed_mentions"]["parse"] == [] and not reply.body["allowed_mentions"]["replied_user"]
+    assert len([c for c in bot.discord.calls if c.path.endswith("/messages") and c.at >= started]) == 1
+    _, answer = bot.ask(bot.a, "what do critics say about nevada's new voting machines")
+    assert "Nevada" in embed_text(answer)
+    _, elsewhere = bot.ask(bot.b, "what do critics say about nevada's new voting machines")
+    assert "Nevada to replace" not in embed_text(elsewhere)
+    later = time.monotonic()
+    bot.discord.react(bot.a, bot.moderator(bot.a), shared, "📰")
+    again = bot.discord.posted_in(bot.a.channel_id, after=later)
+    assert again.body["content"].startswith("Not added: already in the articles as #")
+    chatter = bot.discord.message(bot.a, bot.member(bot.a), "no link in this one")
+    latest = time.monotonic()
+    bot.discord.react(bot.a, bot.moderator(bot.a), chatter, "📰")
+    none = bot.discord.posted_in(bot.a.channel_id, after=latest)
+    assert none.body["content"] == "Not added: that message holds no web address to add."
+    actions = [row[0] for row in bot.db("SELECT outcome FROM audit WHERE action = 'article add (📰)' ORDER BY id")]
+    assert actions[-3:] == ["ok", "bad-input", "bad-input"]
+
+
 def test_oversized_or_binary_attachments_refused(bot: Bot) -> None:
     """An attachment over MAX_FILE_BYTES is refused from its declared size, never downloaded; binary is refused."""
     big = bot.discord.add_attachment("huge.txt", b"a" * 2_100_000, "text/plain")
