@@ -80,6 +80,10 @@ class AsyncLibrary:
             self.library.remember_thread, thread_id, guild_id=guild_id, channel_id=channel_id, question=question
         )
 
+    async def open_thread(self, answer_id: int, thread_id: int, *, guild_id: int | None, channel_id: int | None) -> str:
+        """Remember a thread opened from a shown answer; its question."""
+        return await self._run(self.library.open_thread, answer_id, thread_id, guild_id=guild_id, channel_id=channel_id)
+
     async def thread_question(self, thread_id: int) -> str | None:
         """The latest question of a thread the bot started, or None."""
         return await self._run(self.library.thread_question, thread_id)

@@ -820,6 +820,12 @@ class Library:
         _, question, shown = logged
         return self.ask(question, k=k, offset=len(shown), guild_id=guild_id)
 
+    def open_thread(self, answer_id: int, thread_id: int, *, guild_id: int | None, channel_id: int | None) -> str:
+        """Remember a thread opened from a logged answer of this server, with its question (returned)."""
+        _, question, _ = self._logged_answer(answer_id, guild_id)
+        self.remember_thread(thread_id, guild_id=guild_id, channel_id=channel_id, question=question)
+        return question
+
     def record_vote(self, answer_id: int, *, guild_id: int | None, user_id: str, vote: int) -> None:
         """Record 👍 (+1) or 👎 (-1) from one person on an answer logged in the same server."""
         self._logged_answer(answer_id, guild_id)

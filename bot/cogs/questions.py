@@ -192,14 +192,55 @@ class Share(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(?P<id>
         await interaction.response.send_message(embeds=embeds, view=answer_view(self.answer_id))
 
 
-def answer_view(answer_id: int, *, share: bool = False) -> discord.ui.View:
-    """The buttons under an answer (and Share under a private one)."""
+class OpenThread(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(?P<id>\d+):thread"):
+    """The "Thread" button under a public answer: a thread from it, where follow-ups need no mention."""
+
+    def __init__(self, answer_id: int) -> None:
+        """A button that refers to a logged answer."""
+        super().__init__(
+            discord.ui.Button(
+                label="Thread", style=discord.ButtonStyle.secondary, custom_id=f"answer:{answer_id}:thread"
+            )
+        )
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
+        """Rebuild the button from its custom id."""
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Open a thread from the answer (once) and tell whoever pressed it, privately."""
+        bot: NewsBot = interaction.client  # type: ignore[assignment]
+        message = interaction.message
+        if message is None or interaction.guild is None or isinstance(interaction.channel, discord.Thread):
+            await interaction.response.send_message(
+                "A thread can only be opened in a server's channel.", ephemeral=True
+            )
+            return
+        if message.thread is not None or await bot.core.thread_question(message.id) is not None:
+            await interaction.response.send_message(f"The thread is <#{message.id}>.", ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        question = await bot.core.open_thread(
+            self.answer_id, message.id, guild_id=interaction.guild_id, channel_id=interaction.channel_id
+        )
+        thread = await message.create_thread(name=shorten(question, THREAD_NAME_LIMIT), auto_archive_duration=1440)
+        await interaction.followup.send(
+            f"Opened <#{thread.id}>: ask follow-ups there, no mention needed.", ephemeral=True
+        )
+
+
+def answer_view(answer_id: int, *, share: bool = False, thread: bool = False) -> discord.ui.View:
+    """The buttons under an answer (Share under a private one, Thread under a public one outside threads)."""
     view = discord.ui.View(timeout=None)
     if share:
         view.add_item(Share(answer_id))
     view.add_item(MoreSources(answer_id))
     view.add_item(Vote(answer_id, "up"))
     view.add_item(Vote(answer_id, "down"))
+    if thread:
+        view.add_item(OpenThread(answer_id))
     return view
 
 
@@ -237,7 +278,8 @@ class Questions(commands.Cog):
         elif private:
             await interaction.followup.send(embed=embed, view=answer_view(answer_id, share=True), ephemeral=True)
         else:
-            await interaction.followup.send(embed=embed, view=answer_view(answer_id))
+            in_thread = isinstance(interaction.channel, discord.Thread) or interaction.guild_id is None
+            await interaction.followup.send(embed=embed, view=answer_view(answer_id, thread=not in_thread))
 
     @app_commands.command(name="timeline", description="The dated articles on a topic, oldest first.")
     @app_commands.describe(topic="What the timeline is about, e.g. voting machine security")
@@ -303,6 +345,8 @@ class Questions(commands.Cog):
             )
             await thread.send(embed=embed, view=view)
         else:
+            if answer.answered and not isinstance(message.channel, discord.Thread) and guild_id is not None:
+                view = answer_view(answer_id, thread=True)
             await message.reply(embed=embed, view=view, mention_author=False)
 
     def _throttled(self, message: discord.Message) -> bool:
@@ -330,5 +374,5 @@ def looks_like_a_question(text: str) -> bool:
 
 async def setup(bot: NewsBot) -> None:
     """Add the cog and the persistent answer buttons."""
-    bot.add_dynamic_items(MoreSources, Vote, Share)
+    bot.add_dynamic_items(MoreSources, Vote, Share, OpenThread)
     await bot.add_cog(Questions(bot))

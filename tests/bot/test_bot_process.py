@@ -496,6 +496,25 @@ def test_an_auto_channel_answers_questions_in_threads_and_follow_ups_need_no_men
     assert "Ratcliffe" in embed_text(follow_up) and follow_up.body["allowed_mentions"] == {"parse": []}
 
 
+def test_the_thread_button_opens_a_thread_where_follow_ups_need_no_mention(bot: Bot) -> None:
+    """Thread under an answer opens a thread from it (once); a member's follow-up there is answered in it."""
+    asker = bot.member(bot.a)
+    _, answer = bot.ask(bot.a, "who is john ratcliffe")
+    buttons = [c["custom_id"] for c in answer.body["components"][0]["components"]]
+    assert buttons[-1].endswith(":thread")
+    message_id = int(answer.response["id"])
+    opened = private_text(bot, bot.discord.press(bot.a, asker, answer, buttons[-1]))
+    assert opened == f"Opened <#{message_id}>: ask follow-ups there, no mention needed."
+    assert [c for c in bot.discord.calls if c.path == f"/channels/{bot.a.channel_id}/messages/{message_id}/threads"]
+    again = private_text(bot, bot.discord.press(bot.a, bot.member(bot.a), answer, buttons[-1]))
+    assert again == f"The thread is <#{message_id}>."
+    later = time.monotonic()
+    bot.discord.message(bot.a, bot.member(bot.a), "why are democrats angry with him", channel_id=message_id)
+    follow_up = bot.discord.posted_in(message_id, after=later)
+    assert "Ratcliffe" in embed_text(follow_up)
+    assert not any(c["custom_id"].endswith(":thread") for c in follow_up.body["components"][0]["components"])
+
+
 def test_an_off_channel_stays_silent_and_ask_there_says_where_to_ask(bot: Bot) -> None:
     """In off: a mention gets nothing and /ask a private pointer to the channels that answer; members cannot set modes."""
     quiet, ask_here = bot.channel("quiet"), bot.channel("ask-here")
