@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,7 +27,7 @@ from corpus.errors import BadInput, DuplicateArticle, UnknownArticle
 from corpus.fetching import AddressPolicy, public_only
 from corpus.ingest import Details
 from corpus.readers import ImportRow, RowError, article_size_problem
-from corpus.records import Article, AuditEntry, NewArticle, StoredPassage, content_hash, normalise_url
+from corpus.records import Article, AuditEntry, Feed, NewArticle, StoredPassage, content_hash, normalise_url
 from index.answers import (
     Answer,
     Candidate,
@@ -40,6 +40,7 @@ from index.answers import (
     word_coverage,
 )
 from index.encoder import Encoder, SentenceTransformerEncoder
+from index.feeds import DEFAULT_FEED_POLL_MINUTES, FeedFollower, PollReport
 from index.parts import Parts
 from index.questions import Reading, in_window, published_date, read_question
 
@@ -150,6 +151,7 @@ class Library:
         min_score: float = DEFAULT_MIN_SCORE,
         max_file_bytes: int = MAX_FILE_BYTES,
         address_policy: AddressPolicy = public_only,
+        feed_poll_minutes: float = DEFAULT_FEED_POLL_MINUTES,
     ) -> None:
         """Use ``parts``; the model loads when first needed."""
         self.parts = parts
@@ -164,6 +166,8 @@ class Library:
         self.min_score = min_score
         self.max_file_bytes = max_file_bytes
         self.address_policy = address_policy
+        self.feed_poll_minutes = feed_poll_minutes
+        self.feeds = FeedFollower(self)
         self._dates: tuple[int, frozenset[tuple[int, int]], date | None] = (-1, frozenset(), None)
 
     @classmethod
@@ -176,6 +180,7 @@ class Library:
         max_file_bytes: int = MAX_FILE_BYTES,
         address_policy: AddressPolicy = public_only,
         database_url: str | None = None,
+        feed_poll_minutes: float = DEFAULT_FEED_POLL_MINUTES,
     ) -> Library:
         """Open the data directory (creating it), with the built-in article the first time it is used.
 
@@ -191,6 +196,7 @@ class Library:
             min_score=min_score,
             max_file_bytes=max_file_bytes,
             address_policy=address_policy,
+            feed_poll_minutes=feed_poll_minutes,
         )
         try:
             library._ensure_builtin()
@@ -381,6 +387,26 @@ class Library:
         # Passages added meanwhile, here or elsewhere, already carry embeddings: take the store's full set.
         self.vectors.reload()
         return len(rows)
+
+    # -- feeds ------------------------------------------------------------------------
+
+    def follow_feed(self, url: str, *, guild_id: int | None = None, added_by: str | None = None) -> Feed:
+        """Follow an RSS or Atom feed for a server (fetched and read once now, to refuse what is not a feed)."""
+        return self.feeds.follow(url, guild_id=guild_id, added_by=added_by, now=datetime.now(UTC))
+
+    def unfollow_feed(self, feed_id: int, *, guild_id: int | None = None, everywhere: bool = False) -> Feed:
+        """Stop following one of the server's feeds (any feed, ``everywhere``); its articles stay."""
+        return self.feeds.unfollow(feed_id, guild_id=guild_id, everywhere=everywhere)
+
+    def list_feeds(self, *, guild_id: int | None = None, everywhere: bool = False) -> list[Feed]:
+        """The feeds a server follows (every feed, ``everywhere``)."""
+        return self.feeds.list_feeds(guild_id=guild_id, everywhere=everywhere)
+
+    def poll_feeds(self, now: datetime | None = None, *, force: bool = False, actor: str = "feed poller") -> PollReport:
+        """Poll the feeds that are due (every feed, ``force``) once; each new entry is added like ``add URL``."""
+        return self.feeds.poll(
+            now or datetime.now(UTC), every=timedelta(minutes=self.feed_poll_minutes), force=force, actor=actor
+        )
 
     # -- questions --------------------------------------------------------------------
 

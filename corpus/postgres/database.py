@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from corpus.errors import StoreError
+from corpus.postgres.feeds import SCHEMA as FEEDS_SCHEMA
 
 #: The text search configuration passages and questions are split and stemmed with.
 TEXT_CONFIG = "bot_english"
@@ -179,7 +180,7 @@ INSERT INTO meta VALUES ('generation', '0') ON CONFLICT DO NOTHING;
 #: How many candidates an HNSW search keeps (pgvector's default is 40; the bot asks for 50 and more).
 EF_SEARCH = 200
 #: Tables whose identity sequences must follow ids copied in by `migrate`.
-IDENTITIES = ("articles", "passages", "answers", "audit")
+IDENTITIES = ("articles", "passages", "answers", "audit", "feeds")
 
 
 class PgDatabase:
@@ -197,7 +198,7 @@ class PgDatabase:
             with self.connection.transaction():
                 # One process at a time creates the schema; the others wait and find it there.
                 self.connection.execute("SELECT pg_advisory_xact_lock(727274)")
-                self.connection.execute(SCHEMA)  # type: ignore[arg-type]  # a constant
+                self.connection.execute(SCHEMA + FEEDS_SCHEMA)  # type: ignore[arg-type]  # a constant
                 self.connection.execute(
                     "INSERT INTO meta VALUES ('lineage', %s) ON CONFLICT DO NOTHING", (uuid.uuid4().hex,)
                 )
