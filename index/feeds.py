@@ -67,6 +67,7 @@ class FeedPoll:
     refused: int = 0
     lines: list[str] = field(default_factory=list)
     left: int = 0  # new entries left for the next poll
+    retrying: int = 0  # entries that failed for a passing reason, tried again next time
     error: str | None = None
     next_poll_at: str | None = None
 
@@ -189,8 +190,8 @@ class FeedFollower:
             self._add_entry(feed, entry, attempts, result, now)
             done += 1
         result.left = len(todo) - done
-        complete = result.left == 0
-        # Validators only once every entry was dealt with: a 304 must not hide the entries left.
+        complete = result.left == 0 and result.retrying == 0
+        # Validators only once every entry was dealt with: a 304 must not hide the entries left or to retry.
         self._finish(
             result,
             now,
@@ -241,9 +242,10 @@ class FeedFollower:
             result.lines.append(f"{name} is already in the articles as #{exc.article_id}")
         except BadInput as exc:
             detail = str(exc)
-            passing = detail.startswith(_PASSING) and attempts + 1 < MAX_ENTRY_ATTEMPTS
+            passing = any(reason in detail for reason in _PASSING) and attempts + 1 < MAX_ENTRY_ATTEMPTS
             outcome = "failed" if passing else "refused"
             result.refused += 1
+            result.retrying += passing
             again = "; tried again at the next poll" if passing else ""
             result.lines.append(f"{name} was not added: {detail}{again}")
         else:
