@@ -22,7 +22,7 @@ from index.settings import Settings
 
 log = logging.getLogger("bot")
 
-COGS = ("bot.cogs.questions", "bot.cogs.articles", "bot.cogs.admin")
+COGS = ("bot.cogs.questions", "bot.cogs.articles", "bot.cogs.admin", "bot.cogs.feeds")
 
 
 def describe(interaction: discord.Interaction) -> str:
@@ -36,7 +36,7 @@ def elapsed_ms(interaction: discord.Interaction) -> int:
     return int((discord.utils.utcnow() - interaction.created_at).total_seconds() * 1000)
 
 
-AUDITED_GROUPS = {"article", "index"}
+AUDITED_GROUPS = {"article", "index", "feed"}
 
 
 async def audit(interaction: discord.Interaction, outcome: str, detail: str | None = None) -> None:
@@ -48,7 +48,7 @@ async def audit(interaction: discord.Interaction, outcome: str, detail: str | No
     target = next(
         (
             str(getattr(value, "filename", value))
-            for key in ("article", "url", "file", "title")
+            for key in ("article", "feed", "url", "file", "title")
             if (value := getattr(namespace, key, None)) is not None
         ),
         None,

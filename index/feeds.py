@@ -14,6 +14,7 @@ feed's poll goes into the audit log, one line per problem.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -148,28 +149,34 @@ class FeedFollower:
         actor: str = "feed poller",
         budget_s: float = POLL_BUDGET_S,
         clock: Callable[[], float] = time.monotonic,
+        stop: threading.Event | None = None,
     ) -> PollReport:
-        """Poll every feed that is due (every feed, with ``force``) once, within ``budget_s`` seconds."""
-        deadline = clock() + budget_s
+        """Poll every feed that is due (every feed, with ``force``) once, within ``budget_s`` seconds.
+
+        ``stop`` ends the poll after the entry in hand, like the time budget running out.
+        """
+        start = clock()
+
+        def out_of_time() -> bool:
+            return clock() - start > budget_s or (stop is not None and stop.is_set())
+
         report = PollReport()
         feeds = self.store.list_feeds(None, everywhere=True) if force else self.store.due_feeds(stamp(now))
         for position, feed in enumerate(feeds):
-            if clock() > deadline:
+            if out_of_time():
                 report.waiting = len(feeds) - position
                 break
             until = stamp(now + timedelta(seconds=CLAIM_S))
             if not self.store.claim_feed(feed.id, stamp(now), until, force=force):
                 continue  # another process is polling it
-            result = self._poll_feed(feed, now, every, deadline, clock)
+            result = self._poll_feed(feed, now, every, out_of_time)
             report.polls.append(result)
             self._record(result, actor)
         return report
 
     # -- one feed ---------------------------------------------------------------------
 
-    def _poll_feed(
-        self, feed: Feed, now: datetime, every: timedelta, deadline: float, clock: Callable[[], float]
-    ) -> FeedPoll:
+    def _poll_feed(self, feed: Feed, now: datetime, every: timedelta, out_of_time: Callable[[], bool]) -> FeedPoll:
         try:
             page = fetch_feed(
                 feed.url, policy=self.library.address_policy, etag=feed.etag, last_modified=feed.last_modified
@@ -185,7 +192,7 @@ class FeedFollower:
         todo = self._new_entries(feed, parsed.entries, result)
         done = 0
         for entry, attempts in todo[:ENTRIES_PER_POLL]:
-            if clock() > deadline:
+            if out_of_time():
                 break
             self._add_entry(feed, entry, attempts, result, now)
             done += 1

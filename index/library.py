@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -402,11 +403,20 @@ class Library:
         """The feeds a server follows (every feed, ``everywhere``)."""
         return self.feeds.list_feeds(guild_id=guild_id, everywhere=everywhere)
 
-    def poll_feeds(self, now: datetime | None = None, *, force: bool = False, actor: str = "feed poller") -> PollReport:
-        """Poll the feeds that are due (every feed, ``force``) once; each new entry is added like ``add URL``."""
-        return self.feeds.poll(
-            now or datetime.now(UTC), every=timedelta(minutes=self.feed_poll_minutes), force=force, actor=actor
-        )
+    def poll_feeds(
+        self,
+        now: datetime | None = None,
+        *,
+        force: bool = False,
+        actor: str = "feed poller",
+        stop: threading.Event | None = None,
+    ) -> PollReport:
+        """Poll the feeds that are due (every feed, ``force``) once; each new entry is added like ``add URL``.
+
+        ``stop`` ends the poll after the entry in hand (the bot sets it when it shuts down).
+        """
+        every = timedelta(minutes=self.feed_poll_minutes)
+        return self.feeds.poll(now or datetime.now(UTC), every=every, force=force, actor=actor, stop=stop)
 
     # -- questions --------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ You can also mention me with a question, when the server's admins have enabled t
 Moderators (Manage Messages, or a moderator role):
 **/article add** `url` | `file` (.txt, .md, .html) | `text` — plus optional `title`, `source`, `date`, `replace`
 **/article remove** `article` · **/article list** · **/article show** `article`
+**/feed add** `url` — follow an RSS or Atom feed · **/feed list** · **/feed remove** `feed`
 
 Admins (Administrator, Manage Server, or an admin role):
 **/index rebuild** — re-embed every passage (questions keep being answered meanwhile)
