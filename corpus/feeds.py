@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from corpus.errors import BadInput
-from corpus.fetching import FEED_TYPES, AddressPolicy, FetchedPage, fetch_page, public_only
+from corpus.fetching import FEED_TYPES, TIMEOUT_S, AddressPolicy, FetchedPage, fetch_page, public_only
 from corpus.readers import MAX_FIELD_CHARS, excerpt
 from corpus.records import normalise_url
 
@@ -29,6 +29,8 @@ from corpus.records import normalise_url
 MAX_ENTRIES_READ = 200
 #: An entry id longer than this is stored as its SHA-256 (ids are keys, not text to show).
 MAX_ENTRY_ID_CHARS = 500
+#: How long a feed may take to arrive, in seconds (as long as a page).
+FEED_TIMEOUT_S = TIMEOUT_S
 _WEB_PAGE_TYPES = {"text/html", "application/xhtml+xml"}
 
 
@@ -68,7 +70,7 @@ def fetch_feed(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    return asyncio.run(fetch_page(url, policy=policy, accepted=FEED_TYPES, headers=headers))
+    return asyncio.run(fetch_page(url, policy=policy, accepted=FEED_TYPES, headers=headers, timeout_s=FEED_TIMEOUT_S))
 
 
 def parse_feed(page: FetchedPage, *, limit: int = MAX_ENTRIES_READ) -> ParsedFeed:
@@ -96,8 +98,9 @@ def parse_feed(page: FetchedPage, *, limit: int = MAX_ENTRIES_READ) -> ParsedFee
     seen_ids: set[str] = set()
     seen_links: set[str] = set()
     usable: list[tuple[int, FeedEntry]] = []
+    atom = str(parsed.get("version") or "").startswith("atom")
     for position, raw_entry in enumerate(raw):
-        entry, problem = _entry(raw_entry)
+        entry, problem = _entry(raw_entry, atom=atom)
         if entry is None:
             if problem:
                 feed.problems.append(problem)
@@ -122,10 +125,14 @@ def parse_feed(page: FetchedPage, *, limit: int = MAX_ENTRIES_READ) -> ParsedFee
     return feed
 
 
-def _entry(raw: Any) -> tuple[FeedEntry | None, str | None]:
-    """One feed entry, or why it cannot be used (None for an empty fragment the loose parser left)."""
+def _entry(raw: Any, *, atom: bool) -> tuple[FeedEntry | None, str | None]:
+    """One feed entry, or why it cannot be used (None for an empty fragment the loose parser left).
+
+    An RSS ``<guid>`` is the entry's permalink unless it says otherwise, so feedparser takes it as
+    the link when there is none; an Atom ``<id>`` never is, so an Atom entry needs a ``<link>``.
+    """
     title = _text(raw.get("title"))
-    link = _text(raw.get("link"))
+    link = _text(raw.get("link")) if not (atom and raw.get("guidislink") and not raw.get("links")) else None
     if not link:
         links = [item.get("href") for item in raw.get("links") or [] if item.get("href")]
         link = _text(links[0]) if links else None

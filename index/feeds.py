@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from corpus.errors import BadInput, DuplicateArticle
 from corpus.feeds import FeedEntry, fetch_feed, parse_feed
 from corpus.ingest import Details
-from corpus.readers import MAX_FIELD_CHARS, excerpt, plural
+from corpus.readers import MAX_FIELD_CHARS, excerpt
 from corpus.records import Feed, SeenEntry, normalise_url
 
 if TYPE_CHECKING:
@@ -50,6 +50,10 @@ MAX_FEEDS_PER_SERVER = 50
 #: Problem lines kept in an audit entry.
 AUDIT_LINES = 20
 _PASSING = ("did not arrive within", "could not be fetched", "answered with HTTP 5", "took longer than")
+
+
+def _entries(n: int) -> str:
+    return f"{n} entry" if n == 1 else f"{n} entries"
 
 
 def stamp(moment: datetime) -> str:
@@ -84,7 +88,7 @@ class FeedPoll:
         if self.refused:
             parts.append(f"{self.refused} not added")
         if self.left:
-            parts.append(f"{plural(self.left, 'entry')} left for the next poll")
+            parts.append(f"{_entries(self.left)} left for the next poll")
         return ", ".join(parts)
 
 
@@ -230,7 +234,7 @@ class FeedFollower:
                 todo.append((entry, known.attempts))
         if renamed:
             result.lines.append(
-                f"{plural(renamed, 'entry')} came back with a new id but a link already seen"
+                f"{_entries(renamed)} came back with a new id but a link already seen"
                 " (the feed changes its ids); not fetched again"
             )
         return todo

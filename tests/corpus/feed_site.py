@@ -286,5 +286,6 @@ def serve_site() -> Iterator[FeedSite]:
         yield site
     finally:
         site.gate.set()
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
