@@ -162,7 +162,7 @@ def _rfc822(iso: str) -> str:
 class Item:
     """One feed entry as a test writes it: any field may be missing or odd on purpose."""
 
-    link: str | None
+    link: str  # "" for an entry without one
     title: str | None = None
     guid: str | None = None
     published: str | None = None  # ISO 8601; written as RFC 822 in RSS

@@ -65,7 +65,7 @@ def test_entries_without_links_repeats_and_odd_links_are_named_and_the_rest_read
     """No link, a repeated GUID, a repeated link and a non-web link each get a line; the good entries stay."""
     items = [
         Item("https://ledger.example/a", "First story", "g-1", "2024-05-01T10:00:00Z"),
-        Item(None, "Story without a link", "g-2"),
+        Item("", "Story without a link", "g-2"),
         Item("https://ledger.example/b", "Same GUID again", "g-1"),
         Item("https://ledger.example/a?utm_source=rss", "Same page again", "g-3"),
         Item("javascript:alert(1)", "A script link", "g-4"),
