@@ -73,8 +73,8 @@ def fetch_feed(
     return asyncio.run(fetch_page(url, policy=policy, accepted=FEED_TYPES, headers=headers, timeout_s=FEED_TIMEOUT_S))
 
 
-def parse_feed(page: FetchedPage, *, limit: int = MAX_ENTRIES_READ) -> ParsedFeed:
-    """The entries of a fetched feed, newest first, at most ``limit``; a page that is no feed is refused.
+def parse_feed(page: FetchedPage, *, limit: int | None = None) -> ParsedFeed:
+    """A fetched feed's entries, newest first, at most ``limit`` (MAX_ENTRIES_READ); a page that is no feed is refused.
 
     Entries without a link, with a link that is not http(s) or too long, and repeats of an id or
     a link already listed are left out, each with a line in ``problems``; so is XML that is not
@@ -82,6 +82,7 @@ def parse_feed(page: FetchedPage, *, limit: int = MAX_ENTRIES_READ) -> ParsedFee
     """
     import feedparser
 
+    limit = limit or MAX_ENTRIES_READ
     headers = {"content-type": page.content_type or "application/xml", "content-location": page.url}
     if page.charset:
         headers["content-type"] += f"; charset={page.charset}"

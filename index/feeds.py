@@ -151,18 +151,19 @@ class FeedFollower:
         every: timedelta,
         force: bool = False,
         actor: str = "feed poller",
-        budget_s: float = POLL_BUDGET_S,
+        budget_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         stop: threading.Event | None = None,
     ) -> PollReport:
-        """Poll every feed that is due (every feed, with ``force``) once, within ``budget_s`` seconds.
+        """Poll every feed that is due (every feed, with ``force``) once, within ``budget_s`` (POLL_BUDGET_S) seconds.
 
         ``stop`` ends the poll after the entry in hand, like the time budget running out.
         """
         start = clock()
+        budget = POLL_BUDGET_S if budget_s is None else budget_s
 
         def out_of_time() -> bool:
-            return clock() - start > budget_s or (stop is not None and stop.is_set())
+            return clock() - start > budget or (stop is not None and stop.is_set())
 
         report = PollReport()
         feeds = self.store.list_feeds(None, everywhere=True) if force else self.store.due_feeds(stamp(now))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -246,7 +246,7 @@ class FeedSite:
         return sum(1 for p, _ in self.requests if p == path)
 
 
-def serve_site() -> Iterator[FeedSite]:
+def serve_site() -> Generator[FeedSite, None, None]:
     """Run a :class:`FeedSite` on 127.0.0.1 for as long as the generator is open."""
     loop = asyncio.new_event_loop()
     site = FeedSite("")
