@@ -207,3 +207,26 @@ def test_follow_refuses_what_is_no_feed_and_servers_keep_their_own(library: Libr
     assert [f.id for f in library.list_feeds(guild_id=GUILD)] == [feed.id]
     assert library.unfollow_feed(other.id, guild_id=GUILD + 1).url == url
     assert [f.id for f in library.list_feeds(everywhere=True)] == [feed.id]
+
+
+def test_migrate_carries_feeds_and_their_seen_entries(
+    library: Library, site: FeedSite, database_url: str, encoder
+) -> None:
+    """`migrate` copies followed feeds with what their polls saw, so PostgreSQL's first poll adds nothing again."""
+    from corpus.postgres.migrate import migrate
+
+    library.address_policy = allow_all
+    library.follow_feed(site.feed("/rss.xml", rss(story_items(site)[:2])), guild_id=GUILD)
+    assert len(library.poll_feeds(NOW).polls[0].added) == 2
+    library.close()
+    migrate(library.data_dir / "articles.sqlite3", database_url)
+    moved = Library.open(library.data_dir, encoder, database_url=database_url, address_policy=allow_all)
+    try:
+        [feed] = moved.list_feeds(guild_id=GUILD)
+        assert feed.articles == 2 and feed.id == 1
+        [poll] = moved.poll_feeds(NOW + timedelta(days=1), force=True).polls
+        assert poll.added == [] and poll.duplicates == 0
+        assert moved.follow_feed(site.feed("/atom.xml", atom([])), guild_id=GUILD).id == 2  # ids go on
+    finally:
+        moved.close()
+        library.store = moved.store  # the fixture closes it again: harmless
