@@ -87,7 +87,10 @@ def parse_feed(page: FetchedPage, *, limit: int | None = None) -> ParsedFeed:
     if page.charset:
         headers["content-type"] += f"; charset={page.charset}"
     # A stream, never bytes or a string: feedparser would open a string naming a file or a URL itself.
-    parsed: Any = feedparser.parse(io.BytesIO(page.body), response_headers=headers)
+    try:
+        parsed: Any = feedparser.parse(io.BytesIO(page.body), response_headers=headers)
+    except Exception as exc:  # feedparser is lenient by design; anything it still cannot take is this feed's fault
+        raise BadInput(f"the feed could not be read ({type(exc).__name__})") from exc
     raw = list(parsed.get("entries") or [])
     if not parsed.get("version") and not raw:
         if page.content_type in _WEB_PAGE_TYPES or page.body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from corpus.errors import BadInput, DuplicateArticle
+from corpus.errors import BadInput, DuplicateArticle, StoreError
 from corpus.feeds import FeedEntry, fetch_feed, parse_feed
 from corpus.ingest import Details
 from corpus.readers import MAX_FIELD_CHARS, excerpt
@@ -260,6 +260,13 @@ class FeedFollower:
             result.retrying += passing
             again = "; tried again at the next poll" if passing else ""
             result.lines.append(f"{name} was not added: {detail}{again}")
+        except StoreError:
+            raise  # the database's trouble, not the entry's: the poll stops, the entry is tried again
+        except Exception as exc:  # one page that breaks the extraction must not stop the feed
+            log.exception("feed #%d: %s could not be added", feed.id, entry.link)
+            outcome, detail = "refused", f"the page could not be read ({type(exc).__name__})"
+            result.refused += 1
+            result.lines.append(f"{name} was not added: {detail}")
         else:
             outcome, article_id = "added", added.id
             result.added.append(added)
