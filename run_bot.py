@@ -22,6 +22,9 @@ from dotenv import load_dotenv
 
 from corpus.errors import BadInput, StoreError
 from corpus.readers import MAX_QUESTION_BYTES, plural, read_import_file, read_stream, read_text
+from index.timeline import TIMELINE_LIMIT
+
+CHANNEL_MODES = ("auto", "mention", "off")  # index/library.py's; repeated so --help needs no model
 
 if TYPE_CHECKING:  # the model and the index load only for the commands that need them
     from index.encoder import SentenceTransformerEncoder
@@ -127,13 +130,35 @@ def cmd_ask(args: argparse.Namespace) -> int:
         questions = [args.question]
     if not questions:
         raise BadInput("no questions on standard input")
+    if args.after is not None and not args.after.strip():
+        raise BadInput("the earlier question (--after) is empty")
     library = open_library(args)
     for question in questions:
-        answer = library.ask(question, k=args.k, guild_id=args.guild)
+        answer = library.ask(question, k=args.k, guild_id=args.guild, previous=args.after)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
             print_answer(answer)
+    return 0
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    """The articles that matter on a topic, oldest first, each with its sentence nearest the topic."""
+    library = open_library(args)
+    timeline = library.timeline(args.topic, guild_id=args.guild, limit=args.limit)
+    if args.json:
+        print(json.dumps(timeline.to_json(), ensure_ascii=False))
+        return 0
+    print(f"Timeline: {printable(timeline.topic, one_line=True)}")
+    if not timeline.entries:
+        print(timeline.refusal)
+    for quote in timeline.entries:
+        where = " · ".join((printable(quote.source or "outlet unknown", one_line=True), f"article #{quote.article_id}"))
+        print(f"\n{printable(quote.published or 'undated', one_line=True)}  {printable(quote.title, one_line=True)}")
+        print(f"    {where}")
+        if quote.url:
+            print(f"    {printable(quote.url, one_line=True)}")
+        print("    " + printable(quote.highlight).replace("\n", "\n    "))
     return 0
 
 
@@ -252,6 +277,43 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gaps(args: argparse.Namespace) -> int:
+    """The questions members asked and did not get, grouped, most asked first."""
+    library = open_library(args)
+    gaps = library.gaps(guild_id=args.guild, days=args.days, everywhere=args.guild is None, limit=args.limit)
+    for gap in gaps:
+        if args.json:
+            print(json.dumps(gap.to_json(), ensure_ascii=False))
+            continue
+        print(
+            f"{gap.asked:>4}x  {printable(gap.question, one_line=True)}"
+            f"  ({gap.refused} refused, {gap.voted_down} voted down; last {gap.last_asked[:10]})"
+        )
+        for wording in gap.wordings:
+            print(f"       also: {printable(wording, one_line=True)}")
+    if not gaps and not args.json:
+        print(f"No unanswered questions in the last {plural(args.days, 'day')}.")
+    return 0
+
+
+def cmd_channel(args: argparse.Namespace) -> int:
+    """Set how the bot listens in a channel, or list the channels whose mode was set."""
+    library = open_library(args)
+    if args.action == "set":
+        if args.guild is None or args.channel_id is None or args.mode is None:
+            raise BadInput("channel set needs CHANNEL_ID MODE and --guild ID")
+        actor = f"cli:{getpass.getuser()}"
+        library.set_channel_mode(guild_id=args.guild, channel_id=args.channel_id, mode=args.mode, actor=actor)
+        print(f"Channel {args.channel_id} of server {args.guild}: {args.mode}.")
+        return 0
+    modes = library.channel_modes(guild_id=args.guild)
+    for channel_id, mode in sorted(modes.items()):
+        print(json.dumps({"channel_id": channel_id, "mode": mode}) if args.json else f"{channel_id}  {mode}")
+    if not modes and not args.json:
+        print("No channel has a mode set: the bot answers mentions everywhere.")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     """A consistent copy of the database, taken while the bot may be running."""
     library = open_library(args)
@@ -350,7 +412,7 @@ def cmd_feed_poll(args: argparse.Namespace) -> int:
     return 0
 
 
-AUDITED = {"add", "import", "remove", "rebuild", "backup", "restore", "feed add", "feed remove"}
+AUDITED = {"add", "import", "remove", "rebuild", "backup", "restore", "channel", "feed add", "feed remove"}
 
 
 def record(args: argparse.Namespace, outcome: str, detail: str | None = None) -> None:
@@ -358,13 +420,21 @@ def record(args: argparse.Namespace, outcome: str, detail: str | None = None) ->
     action = f"feed {args.feed_command}" if args.command == "feed" else args.command
     if action not in AUDITED:
         return
-    target = str(getattr(args, "file", None) or getattr(args, "url", None) or getattr(args, "id", None) or "") or None
+    target = str(
+        getattr(args, "file", None)
+        or getattr(args, "url", None)
+        or getattr(args, "id", None)
+        or getattr(args, "channel_id", None)
+        or ""
+    )
+    if getattr(args, "mode", None):
+        detail = f"mode {args.mode}" + (f"; {detail}" if detail else "")
     try:
         open_library(args).record_action(
             actor=f"cli:{getpass.getuser()}",
             guild_id=getattr(args, "guild", None),
             action=action,
-            target=target,
+            target=target or None,
             outcome=outcome,
             detail=detail,
         )
@@ -403,7 +473,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, or - to read one per line from standard input")
     ask.add_argument("-k", type=int, default=3, help="how many quotes (default 3)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
+    ask.add_argument("--after", metavar="EARLIER", help="ask it as a follow-up to this earlier question")
     ask.set_defaults(run=cmd_ask)
+
+    timeline = sub.add_parser("timeline", parents=[common, scoped], help="the dated articles on a topic, oldest first")
+    timeline.add_argument("topic", help="what the timeline is about, e.g. 'voting machine security'")
+    timeline.add_argument("--limit", type=int, default=TIMELINE_LIMIT, help=f"at most this many ({TIMELINE_LIMIT})")
+    timeline.add_argument("--json", action="store_true", help="print the timeline as one JSON object")
+    timeline.set_defaults(run=cmd_timeline)
 
     add = sub.add_parser("add", parents=[common, scoped], help="add an article from a URL, a .txt/.md/.html file or -")
     add.add_argument("file", help="an http(s) URL, a .txt, .md or .html file, or - for standard input")
@@ -443,6 +520,19 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=50)
     audit.add_argument("--json", action="store_true")
     audit.set_defaults(run=cmd_audit)
+
+    gaps = sub.add_parser("gaps", parents=[common, scoped], help="questions refused or voted down, grouped")
+    gaps.add_argument("--days", type=int, default=30, help="how far back (default 30)")
+    gaps.add_argument("--limit", type=int, default=20, help="at most this many groups (default 20)")
+    gaps.add_argument("--json", action="store_true", help="one JSON object per group per line")
+    gaps.set_defaults(run=cmd_gaps)
+
+    channel = sub.add_parser("channel", parents=[common, scoped], help="how the bot listens in a channel")
+    channel.add_argument("action", choices=("set", "list"), help="set a channel's mode, or list the modes set")
+    channel.add_argument("channel_id", nargs="?", type=int, help="the channel's id (set)")
+    channel.add_argument("mode", nargs="?", choices=CHANNEL_MODES, help="auto, mention or off (set)")
+    channel.add_argument("--json", action="store_true", help="list: one JSON object per line")
+    channel.set_defaults(run=cmd_channel)
 
     backup = sub.add_parser("backup", parents=[common], help="copy the database consistently, even while the bot runs")
     backup.add_argument("file")

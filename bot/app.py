@@ -6,23 +6,25 @@ import asyncio
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import discord
 import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import NotAdmin, NotInServer, NotModerator
+from bot.checks import NotAdmin, NotInServer, NotModerator, SilentHere
 from bot.core import AsyncLibrary
 from bot.health import watch_event_loop
 from bot.rendering import escape_text, message_text
 from corpus.errors import BadInput
+from corpus.readers import plural
 from index.library import Library
 from index.settings import Settings
 
 log = logging.getLogger("bot")
 
-COGS = ("bot.cogs.questions", "bot.cogs.articles", "bot.cogs.admin", "bot.cogs.feeds")
+COGS = ("bot.cogs.questions", "bot.cogs.articles", "bot.cogs.admin", "bot.cogs.channels", "bot.cogs.feeds")
 
 
 def describe(interaction: discord.Interaction) -> str:
@@ -36,7 +38,7 @@ def elapsed_ms(interaction: discord.Interaction) -> int:
     return int((discord.utils.utcnow() - interaction.created_at).total_seconds() * 1000)
 
 
-AUDITED_GROUPS = {"article", "index", "feed"}
+AUDITED_GROUPS = {"article", "index", "channel", "feed"}
 
 
 async def audit(interaction: discord.Interaction, outcome: str, detail: str | None = None) -> None:
@@ -47,12 +49,14 @@ async def audit(interaction: discord.Interaction, outcome: str, detail: str | No
     namespace = interaction.namespace
     target = next(
         (
-            str(getattr(value, "filename", value))
-            for key in ("article", "feed", "url", "file", "title")
+            str(getattr(value, "filename", None) or getattr(value, "id", value))
+            for key in ("article", "feed", "url", "file", "title", "channel")
             if (value := getattr(namespace, key, None)) is not None
         ),
         None,
     )
+    if (mode := getattr(namespace, "mode", None)) is not None:
+        detail = f"mode {mode}" + (f"; {detail}" if detail else "")
     bot: NewsBot = interaction.client  # type: ignore[assignment]
     try:
         await bot.core.record_action(
@@ -96,7 +100,7 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Turn any failure into a short private sentence for the user and a log line for the operator."""
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        if isinstance(cause, NotInServer | NotModerator | NotAdmin):
+        if isinstance(cause, NotInServer | NotModerator | NotAdmin | SilentHere):
             text, outcome = cause.message, "refused"
         elif isinstance(cause, app_commands.CommandOnCooldown):
             text, outcome = f"Slow down a little: try again in {max(1, round(cause.retry_after))} s.", "cooldown"
@@ -115,19 +119,36 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
             log.warning("%s could not be told about the failure", describe(interaction))
 
 
-class NewsBot(commands.Bot):
-    """The bot: a thin shell over the core, reached only through :class:`AsyncLibrary`."""
+def describe_shards(shard_ids: list[int] | range | None, shard_count: int | None) -> str:
+    """Which shards a process runs, for the log: "shards 0, 1 of 2", or "as many shards as Discord recommends"."""
+    if shard_count is None:
+        return "as many shards as Discord recommends"
+    ids = list(shard_ids if shard_ids is not None else range(shard_count))
+    return f"shard{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))} of {shard_count}"
+
+
+class NewsBot(commands.AutoShardedBot):
+    """The bot: a thin shell over the core, reached only through :class:`AsyncLibrary`.
+
+    Sharded as discord.py's AutoShardedBot: SHARD_COUNT and SHARD_IDS choose this process's shards
+    (unset: all the shards Discord recommends). Several processes, each with its own shards, serve
+    one application over one database; Discord sends each the events of its own guilds only.
+    """
 
     def __init__(self, settings: Settings, core: AsyncLibrary) -> None:
-        """Configure intents and defaults; nothing connects yet."""
+        """Configure intents, shards and defaults; nothing connects yet."""
         intents = discord.Intents.default()
         intents.message_content = settings.message_content_intent
+        shards: dict[str, Any] = {"shard_count": settings.shard_count}  # None: as many as Discord recommends
+        if settings.shard_ids is not None:  # unset: every shard of the count
+            shards["shard_ids"] = list(settings.shard_ids)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
             tree_cls=NewsTree,
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
+            **shards,
         )
         self.settings = settings
         self.core = core
@@ -149,6 +170,17 @@ class NewsBot(commands.Bot):
         else:
             synced = await self.tree.sync()
             log.info("synced %d commands globally (they can take up to an hour to appear)", len(synced))
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """One log line per shard that has received its guilds."""
+        servers = sum(1 for guild in self.guilds if guild.shard_id == shard_id)
+        log.info("shard %d of %s ready: %s", shard_id, self.shard_count, plural(servers, "server"))
+
+    async def on_ready(self) -> None:
+        """One log line when every shard of this process is ready."""
+        log.info(
+            "serving %s: %s", describe_shards(self.shard_ids, self.shard_count), plural(len(self.guilds), "server")
+        )
 
     async def on_message(self, message: discord.Message) -> None:
         """Nothing: the bot has no prefix commands, and the Questions cog answers mentions.
@@ -176,7 +208,7 @@ def run_bot(data_dir: Path, library: Library, settings: Settings) -> int:
     if settings.discord_gateway_url:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
     bot = NewsBot(settings, AsyncLibrary(library))
-    log.info("starting with data directory %s", data_dir)
+    log.info("starting %s with data directory %s", describe_shards(bot.shard_ids, bot.shard_count), data_dir)
     try:
         bot.run(settings.discord_token.get_secret_value(), log_handler=None)  # the one place it is unwrapped
     except discord.LoginFailure:

@@ -37,6 +37,31 @@ class NotAdmin(app_commands.CheckFailure):
     message = "Only admins (Administrator, Manage Server, or an admin role) can do that."
 
 
+class SilentHere(app_commands.CheckFailure):
+    """An admin set this channel to ``off``; the message says where to ask instead."""
+
+    def __init__(self, elsewhere: list[int]) -> None:
+        """Name up to five channels where the bot answers (those set to auto or mention)."""
+        where = ", ".join(f"<#{channel_id}>" for channel_id in elsewhere[:5]) or "another channel"
+        self.message = f"I don't answer questions in this channel; ask in {where}."
+        super().__init__(self.message)
+
+
+def answers_here() -> Callable[[T], T]:
+    """Refuse a question in a channel whose mode is ``off``, saying where to ask."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        bot: NewsBot = interaction.client  # type: ignore[assignment]
+        if interaction.guild_id is None or interaction.channel_id is None:
+            return True
+        if await bot.core.channel_mode(interaction.channel_id) != "off":
+            return True
+        modes = await bot.core.channel_modes(guild_id=interaction.guild_id)
+        raise SilentHere(sorted(channel for channel, mode in modes.items() if mode != "off"))
+
+    return app_commands.check(predicate)
+
+
 def _role_ids(interaction: discord.Interaction) -> set[int]:
     member = interaction.user
     return {role.id for role in member.roles} if isinstance(member, discord.Member) else set()

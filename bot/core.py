@@ -20,7 +20,9 @@ from corpus.ingest import Details
 from corpus.records import Article, AuditEntry, Feed, StoredPassage
 from index.answers import Answer
 from index.feeds import PollReport
+from index.gaps import Gap
 from index.library import AddedArticle, Library, Progress, Stats
+from index.timeline import Timeline
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -53,9 +55,41 @@ class AsyncLibrary:
         await self._run(self.library.encoder.encode, ["warm up"])
         return await self._run(self.library.stats)
 
-    async def ask(self, question: str, *, guild_id: int | None, k: int = 3) -> Answer:
-        """Answer a question for one server."""
-        return await self._run(self.library.ask, question, k=k, guild_id=guild_id)
+    async def ask(self, question: str, *, guild_id: int | None, k: int = 3, previous: str | None = None) -> Answer:
+        """Answer a question for one server (a follow-up of ``previous`` in a conversation)."""
+        return await self._run(self.library.ask, question, k=k, guild_id=guild_id, previous=previous)
+
+    async def timeline(self, topic: str, *, guild_id: int | None) -> Timeline:
+        """A topic's dated articles for one server, oldest first."""
+        return await self._run(self.library.timeline, topic, guild_id=guild_id)
+
+    async def gaps(self, *, guild_id: int | None, days: int) -> list[Gap]:
+        """One server's unanswered questions, grouped, most asked first."""
+        return await self._run(self.library.gaps, guild_id=guild_id, days=days)
+
+    async def set_channel_mode(self, *, guild_id: int, channel_id: int, mode: str, actor: str) -> None:
+        """Set how the bot listens in a channel."""
+        await self._run(self.library.set_channel_mode, guild_id=guild_id, channel_id=channel_id, mode=mode, actor=actor)
+
+    async def channel_mode(self, channel_id: int) -> str:
+        """How the bot listens in a channel."""
+        return await self._run(self.library.channel_mode, channel_id)
+
+    async def channel_modes(self, *, guild_id: int) -> dict[int, str]:
+        """The modes set in a server, by channel."""
+        return await self._run(self.library.channel_modes, guild_id=guild_id)
+
+    async def remember_thread(
+        self, thread_id: int, *, guild_id: int | None, channel_id: int | None, question: str
+    ) -> None:
+        """Record a thread the bot started, or its latest question."""
+        await self._run(
+            self.library.remember_thread, thread_id, guild_id=guild_id, channel_id=channel_id, question=question
+        )
+
+    async def thread_question(self, thread_id: int) -> str | None:
+        """The latest question of a thread the bot started, or None."""
+        return await self._run(self.library.thread_question, thread_id)
 
     async def log_answer(self, answer: Answer, *, guild_id: int | None, user_id: str) -> int:
         """Remember an answer that was shown; return its id."""

@@ -14,6 +14,8 @@ import discord
 from corpus.readers import plural
 from corpus.records import Article, StoredPassage
 from index.answers import Answer, Quote
+from index.gaps import Gap
+from index.timeline import Timeline
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -25,8 +27,13 @@ CONTENT_LIMIT = 2000
 #: How much of an outlet and of a date is shown (they are stored up to MAX_FIELD_CHARS).
 SOURCE_LIMIT = 100
 DATE_LIMIT = 40
+#: A timeline page holds at most this many articles, each sentence at most this long.
+TIMELINE_PER_PAGE = 6
+TIMELINE_SENTENCE_LIMIT = 500
 COLOUR = discord.Colour(0x2B6CB0)
 ELLIPSIS = "…"
+#: What a page footer may take ("Page 10 of 10 · 40 articles, oldest first").
+FOOTER_ROOM = 80
 
 
 # Markdown anywhere in a line: emphasis, code, spoilers, masked links, and <...> mentions and timestamps.
@@ -207,3 +214,62 @@ def article_list_embed(articles: list[Article], page: int, per_page: int) -> dis
     )
     embed.set_footer(text=f"Page {page + 1} of {pages}")
     return embed
+
+
+def timeline_pages(timeline: Timeline) -> list[discord.Embed]:
+    """A topic's timeline as pages of embeds, oldest first, each page within Discord's limits.
+
+    One field per article: its date and title, then its sentence nearest the topic (verbatim,
+    escaped, trimmed at a word boundary) and its outlet and link.
+    """
+    title = escaped(f"Timeline: {timeline.topic}", TITLE_LIMIT)
+    if not timeline.entries:
+        return [discord.Embed(title=title, description=escaped(timeline.refusal, DESCRIPTION_LIMIT), colour=COLOUR)]
+    fields = []
+    for quote in timeline.entries:
+        when = escaped(quote.published or "undated", DATE_LIMIT)
+        name = f"{when} · {escaped(quote.title, FIELD_NAME_LIMIT - len(when) - 3)}"
+        footer = "\n— " + source_line(quote)
+        sentence = escaped(quote.highlight, min(TIMELINE_SENTENCE_LIMIT, FIELD_VALUE_LIMIT - len(footer)))
+        fields.append((name, sentence + footer))
+    pages: list[list[tuple[str, str]]] = [[]]
+    room = EMBED_TOTAL_LIMIT - len(title) - FOOTER_ROOM
+    used = 0
+    for name, value in fields:
+        size = len(name) + len(value)
+        if pages[-1] and (len(pages[-1]) >= TIMELINE_PER_PAGE or used + size > room):
+            pages.append([])
+            used = 0
+        pages[-1].append((name, value))
+        used += size
+    embeds = []
+    for number, page in enumerate(pages, start=1):
+        embed = discord.Embed(title=title, colour=COLOUR)
+        for name, value in page:
+            embed.add_field(name=name, value=value, inline=False)
+        embed.set_footer(
+            text=f"Page {number} of {len(pages)} · {plural(len(timeline.entries), 'article')}, oldest first"
+        )
+        embeds.append(embed)
+    return embeds
+
+
+def gaps_embed(gaps: list[Gap], days: int) -> discord.Embed:
+    """The questions nobody answered, grouped, most asked first, within one embed's description."""
+    lines: list[str] = []
+    size = 0
+    for gap in gaps:
+        line = (
+            f"**{gap.asked}×** {escaped(gap.question, 200)} ({gap.refused} refused, {gap.voted_down} 👎;"
+            f" last {escaped(gap.last_asked[:10], DATE_LIMIT)})"
+        )
+        line += "".join(f"\n   also: {escaped(w, 150)}" for w in gap.wordings)
+        if size + len(line) + 1 > DESCRIPTION_LIMIT:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return discord.Embed(
+        title=f"Unanswered questions, last {plural(days, 'day')}",
+        description="\n".join(lines) or "Every question was answered.",
+        colour=COLOUR,
+    )

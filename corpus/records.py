@@ -94,6 +94,19 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class UnansweredQuestion:
+    """A logged question that was refused, or whose answer got more 👎 than 👍."""
+
+    question: str
+    asked_at: str
+    refused: bool
+
+
+#: Which logged answers (``a``) were unanswered, in the SQL both backends speak: none shown, or net 👎.
+UNANSWERED = "(a.passage_ids = '[]' OR (SELECT COALESCE(SUM(v.vote), 0) FROM votes v WHERE v.answer_id = a.id) < 0)"
+
+
+@dataclass(frozen=True, slots=True)
 class StoredPassage:
     """A passage with the metadata a quote shows."""
 

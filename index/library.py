@@ -42,8 +42,11 @@ from index.answers import (
 )
 from index.encoder import Encoder, SentenceTransformerEncoder
 from index.feeds import DEFAULT_FEED_POLL_MINUTES, FeedFollower, PollReport
+from index.followups import followup_query
+from index.gaps import GAP_LIMIT, GAP_SCAN, Gap, group_questions
 from index.parts import Parts
 from index.questions import Reading, in_window, published_date, read_question
+from index.timeline import TIMELINE_LIMIT, Timeline, in_date_order
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,9 @@ LATEST_WEIGHT = 0.5
 #: "Newest" is judged among this many of the best candidates.
 LATEST_DEPTH = 20
 _EPOCH = date(1970, 1, 1)
+#: How the bot may listen in a channel: answer every question (in a thread), only mentions, or not at all.
+CHANNEL_MODES = ("auto", "mention", "off")
+DEFAULT_CHANNEL_MODE = "mention"
 #: How many candidates each method contributes before fusion.
 CANDIDATES = 50
 #: The largest file ``add FILE``, ``add -`` and an upload may be, unless the settings say otherwise.
@@ -518,21 +524,24 @@ class Library:
             self._dates = (generation, frozenset((d.year, d.month) for d in dates), max(dates, default=None))
         return read_question(question, self._dates[1], self._dates[2])
 
-    def ask(self, question: str, *, k: int = 3, offset: int = 0, guild_id: int | None = None) -> Answer:
-        """Quote the ``k`` passages that best answer ``question`` (after skipping ``offset``)."""
+    def ask(
+        self, question: str, *, k: int = 3, offset: int = 0, guild_id: int | None = None, previous: str | None = None
+    ) -> Answer:
+        """Quote the ``k`` passages that best answer ``question`` (after skipping ``offset``).
+
+        ``previous`` is the question asked before it in the conversation: a question that leans on
+        it ("what about russia?") is searched with its subject carried over (index/followups.py).
+        """
         question = " ".join(question.split())
         if not question:
             raise BadInput("the question is empty")
         if k < 1:
             raise BadInput("ask for at least one quote")
-        reading = self.read(question)
+        reading = self.read(followup_query(question, previous))
         searched = self.spelled(reading.text)
         query = self.encoder.encode([reading.text])[0]
         found = self.candidates(searched, query, offset + k, guild_id, reading)
-        missing = self.lexical.missing_words(searched)
-        # Words no article holds lower the confidence of every quote: often the name the question is about.
-        penalty = MISSING_WEIGHT * len(missing) / max(1, len(content_words(searched)))
-        penalty += KEY_MISSING_WEIGHT * any(len(w) >= KEY_LENGTH and w.isalpha() for w in missing)
+        missing, penalty = self._missing(searched)
         if not found or confidence(searched, found[0]) - penalty < self.min_score:
             return Answer(question, answered=False, missing=self._names(missing))
         chosen = [
@@ -543,6 +552,50 @@ class Library:
             for c in chosen
         ]
         return Answer(question, answered=True, quotes=quotes)
+
+    def _missing(self, searched: str) -> tuple[list[str], float]:
+        """The question's words no article holds, and how much they lower the confidence of every quote.
+
+        Often the missing word is the name the question is about.
+        """
+        missing = self.lexical.missing_words(searched)
+        penalty = MISSING_WEIGHT * len(missing) / max(1, len(content_words(searched)))
+        penalty += KEY_MISSING_WEIGHT * any(len(w) >= KEY_LENGTH and w.isalpha() for w in missing)
+        return missing, penalty
+
+    def timeline(self, topic: str, *, guild_id: int | None = None, limit: int = TIMELINE_LIMIT) -> Timeline:
+        """The articles that matter on ``topic``, oldest first, each quoted by its passage nearest the topic.
+
+        The same retrieval as ``ask``; an article is on the timeline when its best passage clears
+        the bar of a first quote (``min_score``): asked as a question, the topic would be answered
+        by it. The lower bar of further quotes let in passages that only share a word ("net" for
+        "net neutrality"). A time the topic names ("in november") keeps the articles published
+        then, unless none was.
+        """
+        topic = " ".join(topic.split())
+        if not topic:
+            raise BadInput("the topic is empty")
+        if not 1 <= limit <= TIMELINE_LIMIT:
+            raise BadInput(f"a timeline shows 1 to {TIMELINE_LIMIT} articles")
+        reading = self.read(topic)
+        searched = self.spelled(reading.text)
+        query = self.encoder.encode([reading.text])[0]
+        found = self.candidates(searched, query, CANDIDATES, guild_id, replace(reading, latest=False))
+        missing, penalty = self._missing(searched)
+        best: dict[int, Candidate] = {}
+        for c in found:
+            if c.passage.article_id not in best and confidence(searched, c) - penalty >= self.min_score:
+                best[c.passage.article_id] = c
+        if not best:
+            return Timeline(topic, missing=self._names(missing))
+        chosen = list(best.values())
+        if reading.window is not None:
+            chosen = [c for c in chosen if in_window(c.passage.published, reading.window)] or chosen
+        quotes = [
+            make_quote(c.passage, c.score, c.marked or self.mark(c.passage, searched, query, c.sentences))
+            for c in chosen[:limit]
+        ]
+        return Timeline(topic, in_date_order(quotes))
 
     def _names(self, missing: list[str]) -> list[str]:
         """Which of the words no article holds to name in a refusal: the rare ones, or the only one.
@@ -588,6 +641,30 @@ class Library:
             guild_id=guild_id, actor=actor, action=action, target=target, outcome=outcome, detail=detail
         )
 
+    def set_channel_mode(self, *, guild_id: int, channel_id: int, mode: str, actor: str) -> None:
+        """Set how the bot listens in a channel: ``auto``, ``mention`` or ``off`` (the shells audit it)."""
+        if mode not in CHANNEL_MODES:
+            raise BadInput(f"a channel's mode is one of {', '.join(CHANNEL_MODES)}")
+        if not 0 < channel_id <= MAX_ID or not 0 < guild_id <= MAX_ID:
+            raise BadInput("give the ids of a channel and its server")
+        self.activity.set_channel_mode(guild_id, channel_id, mode, actor)
+
+    def channel_mode(self, channel_id: int) -> str:
+        """How the bot listens in a channel: what an admin set, else ``mention``."""
+        return self.activity.channel_modes(None, channel_id).get(channel_id, DEFAULT_CHANNEL_MODE)
+
+    def channel_modes(self, *, guild_id: int | None) -> dict[int, str]:
+        """The modes admins set in a server (every server's when None), by channel id."""
+        return self.activity.channel_modes(guild_id)
+
+    def remember_thread(self, thread_id: int, *, guild_id: int | None, channel_id: int | None, question: str) -> None:
+        """Record a thread the bot started, or the latest question asked in it."""
+        self.activity.remember_thread(thread_id, guild_id, channel_id, question)
+
+    def thread_question(self, thread_id: int) -> str | None:
+        """The latest question of a thread the bot started; None when the bot did not start it."""
+        return self.activity.thread_question(thread_id)
+
     def audit_log(self, *, guild_id: int | None, limit: int = 50, everywhere: bool = False) -> list[AuditEntry]:
         """The latest recorded actions, newest first."""
         return self.activity.audit_log(guild_id, limit=limit, everywhere=everywhere)
@@ -597,6 +674,25 @@ class Library:
         self.store.backup_to(target)
 
     # -- feedback ---------------------------------------------------------------------
+
+    def gaps(
+        self, *, guild_id: int | None, days: int = 30, everywhere: bool = False, limit: int = GAP_LIMIT
+    ) -> list[Gap]:
+        """What members of a server (or everywhere) asked in the last ``days`` and did not get, most asked first.
+
+        A question counts when it was refused or its answer got more 👎 than 👍; questions asking
+        the same thing in other words are grouped (index/gaps.py).
+        """
+        if not 1 <= days <= 3650:
+            raise BadInput("give a period of 1 to 3650 days")
+        if not 1 <= limit <= 100:
+            raise BadInput("show 1 to 100 gaps")
+        since = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+        questions = self.activity.unanswered(guild_id, since, limit=GAP_SCAN, everywhere=everywhere)
+        if not questions:
+            return []
+        vectors = self.encoder.encode([q.question for q in questions])
+        return group_questions(questions, vectors)[:limit]
 
     def log_answer(self, answer: Answer, *, guild_id: int | None, user_id: str | None) -> int:
         """Remember an answer that was shown, for "More sources" and votes; return its id."""

@@ -23,7 +23,16 @@ from typing import Protocol
 
 import numpy as np
 
-from corpus.records import Article, ArticleRows, AuditEntry, Changes, Feed, SeenEntry, StoredPassage
+from corpus.records import (
+    Article,
+    ArticleRows,
+    AuditEntry,
+    Changes,
+    Feed,
+    SeenEntry,
+    StoredPassage,
+    UnansweredQuestion,
+)
 
 
 class ArticleStore(Protocol):
@@ -155,7 +164,7 @@ class VectorSearch(Protocol):
 
 
 class ActivityLog(Protocol):
-    """What the bot showed, what people thought of it, and what moderators and admins did."""
+    """What the bot showed, what people thought of it, what moderators and admins did and set, and its threads."""
 
     def log_answer(self, guild_id: int | None, user_id: str | None, question: str, passage_ids: list[int]) -> int:
         """Record a shown answer; its id."""
@@ -168,6 +177,11 @@ class ActivityLog(Protocol):
 
     def votes(self, answer_id: int) -> dict[str, int]:
         """Every vote on an answer, by user."""
+
+    def unanswered(
+        self, guild_id: int | None, since: str, *, limit: int, everywhere: bool = False
+    ) -> list[UnansweredQuestion]:
+        """Questions asked in one server (or everywhere) since ``since``, refused or voted down, newest first."""
 
     def log_action(
         self,
@@ -183,6 +197,18 @@ class ActivityLog(Protocol):
 
     def audit_log(self, guild_id: int | None, *, limit: int = 50, everywhere: bool = False) -> list[AuditEntry]:
         """The latest actions, newest first."""
+
+    def set_channel_mode(self, guild_id: int, channel_id: int, mode: str, set_by: str) -> None:
+        """Store how the bot listens in a channel."""
+
+    def channel_modes(self, guild_id: int | None, channel_id: int | None = None) -> dict[int, str]:
+        """The modes set in a server (or for one channel of it, or everywhere when ``guild_id`` is None), by channel."""
+
+    def remember_thread(self, thread_id: int, guild_id: int | None, channel_id: int | None, question: str) -> None:
+        """Record a thread the bot started, or the latest question asked in it."""
+
+    def thread_question(self, thread_id: int) -> str | None:
+        """The latest question of a thread the bot started, or None for any other channel."""
 
 
 class FeedStore(Protocol):

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from corpus.errors import BadInput
@@ -26,6 +26,8 @@ from index.library import DEFAULT_MIN_SCORE, MAX_FILE_BYTES
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+#: The most shards one process may be told to run (Discord's largest bots run thousands over many processes).
+MAX_SHARDS = 4096
 
 
 def _name(info: ValidationInfo) -> str:
@@ -93,6 +95,10 @@ class Settings(BaseSettings):
     #: Only for tests: a stand-in Discord's REST base and gateway instead of discord.com's.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+    #: How many shards the application runs as, over all its processes (None: as many as Discord recommends).
+    shard_count: int | None = None
+    #: The shards this process runs, e.g. "0,1" or "0-3" (None: all of SHARD_COUNT); needs SHARD_COUNT.
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
 
     def __init__(self, **values: Any) -> None:
         """Read the environment (``values``, by field name, override it); a malformed setting is one BadInput."""
@@ -200,6 +206,56 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.startswith(schemes):
             raise BadInput(f"{_name(info)} must be {kind}(s):// address, not {excerpt(value)}")
         return value
+
+    @field_validator("shard_count", mode="before")
+    @classmethod
+    def _shard_count(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return value
+        if isinstance(value, str) and _digits(value.strip()):
+            value = int(value.strip())
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            raise BadInput(f"{_name(info)} must be a number of shards (1 or more), not {excerpt(str(value))}")
+        return value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        ids: list[int] = []
+        for part in value.split(","):
+            first, dash, last = part.strip().partition("-")
+            if not (_digits(first) and (not dash or _digits(last))) or (dash and int(last) < int(first)):
+                raise BadInput(f"{_name(info)} must be shard numbers like 0,1 or 0-3, not {excerpt(value)}")
+            shards = range(int(first), int(last if dash else first) + 1)
+            if len(ids) + len(shards) > MAX_SHARDS:
+                raise BadInput(f"{_name(info)} names more than {MAX_SHARDS} shards: {excerpt(value)}")
+            ids += shards
+        if len(set(ids)) != len(ids):
+            raise BadInput(f"{_name(info)} names a shard twice: {excerpt(value)}")
+        return tuple(ids)
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        """SHARD_IDS needs SHARD_COUNT and names shards below it; one process runs at most MAX_SHARDS."""
+        if self.shard_ids is None:
+            if self.shard_count is not None and self.shard_count > MAX_SHARDS:
+                raise BadInput(
+                    f"SHARD_COUNT is {self.shard_count}, more shards than one process runs ({MAX_SHARDS}): "
+                    "set SHARD_IDS to this process's share"
+                )
+            return self
+        if self.shard_count is None:
+            raise BadInput("SHARD_IDS needs SHARD_COUNT: set how many shards there are in all")
+        if not self.shard_ids:
+            raise BadInput("SHARD_IDS must name at least one shard")
+        if max(self.shard_ids) >= self.shard_count:
+            raise BadInput(
+                f"SHARD_IDS must be below SHARD_COUNT ({self.shard_count}, so 0 to {self.shard_count - 1}), "
+                f"not {max(self.shard_ids)}"
+            )
+        return self
 
 
 def _sentence(error: ValidationError) -> str:

@@ -119,6 +119,19 @@ def test_ask_many_questions_from_stdin_as_json(data_dir: Path) -> None:
     }
 
 
+def test_ask_after_an_earlier_question_answers_the_follow_up(data_dir: Path) -> None:
+    """`ask FOLLOW-UP --after EARLIER` quotes the answer the follow-up alone does not get; a blank one is refused."""
+    earlier = "which group were the threatening emails sent in the name of"
+    result = run_cli("ask", "what did they tell people to do", "--after", earlier, "--json", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["question"] == "what did they tell people to do"
+    assert answer["answered"] is True and "vote for Trump" in answer["quotes"][0]["text"]
+    blank = run_cli("ask", "what did they tell people to do", "--after", " ", data_dir=data_dir)
+    assert blank.returncode != 0
+    assert blank.stderr.strip() == "error: the earlier question (--after) is empty"
+
+
 def test_add_list_ask_remove_round_trip(data_dir: Path, tmp_path: Path, encoder) -> None:
     """A moderator adds a file with metadata, it is listed and quoted with it, then removed for good."""
     path = tmp_path / "ohio.md"
@@ -233,6 +246,8 @@ BINARY = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4
         (["ask", "   "], {}, "the question is empty"),
         (["ask", "who?", "-k", "0"], {}, "at least one quote"),
         (["ask", "-"], {}, "no questions on standard input"),
+        (["timeline", "  "], {}, "the topic is empty"),
+        (["timeline", "ballots", "--limit", "0"], {}, "a timeline shows 1 to 40 articles"),
     ],
 )
 def test_bad_input_one_line_error_changes_nothing(
@@ -499,3 +514,49 @@ def test_a_fresh_data_directory_answers_without_a_warning(tmp_path: Path) -> Non
     result = run_cli("ask", "who did Ratcliffe blame?", data_dir=tmp_path / "fresh")
     assert result.returncode == 0 and result.stderr == ""
     assert "**In a press conference" in result.stdout and "Tehran and Moscow" in result.stdout
+
+
+def test_timeline_lists_the_articles_on_a_topic_oldest_first(data_dir: Path, tmp_path: Path) -> None:
+    """`timeline TOPIC` shows the dated articles on it oldest first, as text and as JSON; off-topic says so."""
+    for day, fact in (("2017-12-06", "certified the final tally"), ("2017-10-06", "ordered a paper ballot trial")):
+        (tmp_path / f"{day}.txt").write_text(
+            f"Dunmore recount {day}\n\nThe Dunmore County election board met about the disputed recount and {fact}."
+        )
+        added = run_cli(
+            "add", str(tmp_path / f"{day}.txt"), "--date", day, "--source", "Dunmore Ledger", data_dir=data_dir
+        )
+        assert added.returncode == 0, added.stderr
+    shown = run_cli("timeline", "dunmore recount", data_dir=data_dir)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.index("2017-10-06  Dunmore recount") < shown.stdout.index("2017-12-06  Dunmore recount")
+    assert "Dunmore Ledger" in shown.stdout and "ordered a paper ballot trial" in shown.stdout
+    entries = json.loads(run_cli("timeline", "dunmore recount", "--json", data_dir=data_dir).stdout)["entries"]
+    assert [e["published"] for e in entries if e["source"] == "Dunmore Ledger"] == ["2017-10-06", "2017-12-06"]
+    refused = run_cli("timeline", "bolsonaro runoff", data_dir=data_dir)
+    assert refused.returncode == 0 and "No article I know mentions “bolsonaro”." in refused.stdout
+
+
+def test_gaps_lists_unanswered_questions_grouped(data_dir: Path, encoder) -> None:
+    """`gaps` shows refused questions grouped with their count and other wordings; `--json` one object per group."""
+    library = Library.open(data_dir, encoder)
+    for question in (
+        "who won argentina's 2019 runoff",
+        "who won the argentina runoff in 2019",
+        "who did Ratcliffe blame?",
+    ):
+        library.log_answer(library.ask(question, guild_id=5), guild_id=5, user_id="1")
+    library.close()
+    shown = run_cli("gaps", "--guild", "5", data_dir=data_dir)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[:2] == [
+        "   2x  who won the argentina runoff in 2019  (2 refused, 0 voted down; last "
+        + shown.stdout.split("last ")[1][:10]
+        + ")",
+        "       also: who won argentina's 2019 runoff",
+    ]
+    assert "Ratcliffe" not in shown.stdout  # answered, and nobody voted it down
+    groups = [json.loads(line) for line in run_cli("gaps", "--json", data_dir=data_dir).stdout.splitlines()]
+    assert [(g["question"], g["asked"]) for g in groups] == [("who won the argentina runoff in 2019", 2)]
+    assert run_cli("gaps", "--guild", "6", data_dir=data_dir).stdout == "No unanswered questions in the last 30 days.\n"
+    refused = run_cli("gaps", "--days", "0", data_dir=data_dir)
+    assert refused.returncode == 1 and refused.stderr == "error: give a period of 1 to 3650 days\n"

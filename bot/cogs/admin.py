@@ -1,4 +1,4 @@
-"""Admins look after the index: ``/index rebuild``, ``/index stats`` and ``/index audit``."""
+"""Looking after the index: admins `/index rebuild|stats|audit`, moderators `/index gaps`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import admin_only
-from bot.rendering import COLOUR, escaped
+from bot.checks import admin_only, moderator_only
+from bot.rendering import COLOUR, escaped, gaps_embed
 from corpus.errors import BadInput
 
 if TYPE_CHECKING:
@@ -75,6 +75,15 @@ class Admin(commands.Cog):
         ]
         embed = discord.Embed(title="Audit log", description="\n".join(lines) or "Nothing recorded yet.", colour=COLOUR)
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @index.command(name="gaps", description="Questions members asked that no article answered (moderators).")
+    @app_commands.describe(days="How far back, in days (default 30)")
+    @moderator_only()
+    async def gaps(self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] = 30) -> None:
+        """The refused and voted-down questions, grouped, privately."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        gaps = await self.bot.core.gaps(guild_id=interaction.guild_id, days=days)
+        await interaction.followup.send(embed=gaps_embed(gaps, days), ephemeral=True)
 
     @index.command(name="stats", description="Articles, passages, index size and model.")
     @admin_only()

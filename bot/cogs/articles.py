@@ -9,57 +9,16 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import moderator_only
+from bot.pages import Pages
 from bot.rendering import article_embed, article_list_embed, escaped, shorten
 from corpus.errors import BadInput
 from corpus.ingest import Details
 from corpus.readers import plural
-from corpus.records import Article
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
 
 PER_PAGE = 10
-
-
-class ArticlePages(discord.ui.View):
-    """Previous / Next buttons over the article list, for the moderator who asked."""
-
-    def __init__(self, owner_id: int, articles: list[Article], page: int = 0) -> None:
-        """Page through ``articles``."""
-        super().__init__(timeout=600)
-        self.owner_id, self.articles, self.page = owner_id, articles, page
-        self.pages = max(1, -(-len(articles) // PER_PAGE))
-        self._sync()
-
-    def _sync(self) -> None:
-        self.previous.disabled = self.page <= 0
-        self.next.disabled = self.page >= self.pages - 1
-
-    def embed(self) -> discord.Embed:
-        """The current page."""
-        return article_list_embed(self.articles, self.page, PER_PAGE)
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Only the moderator who listed may page."""
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message("Run /article list to page yourself.", ephemeral=True)
-            return False
-        return True
-
-    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
-        self.page = min(max(self.page + step, 0), self.pages - 1)
-        self._sync()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        """One page back."""
-        await self._turn(interaction, -1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        """One page on."""
-        await self._turn(interaction, 1)
 
 
 class Articles(commands.Cog):
@@ -151,7 +110,9 @@ class Articles(commands.Cog):
     async def list_articles(self, interaction: discord.Interaction) -> None:
         """A paged list, privately."""
         articles = await self.bot.core.list_articles(guild_id=interaction.guild_id)
-        view = ArticlePages(interaction.user.id, articles)
+        pages = max(1, -(-len(articles) // PER_PAGE))
+        embeds = [article_list_embed(articles, page, PER_PAGE) for page in range(pages)]
+        view = Pages(interaction.user.id, embeds, "/article list")
         await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=True)
 
     @article.command(name="show", description="Show an article's details and passages.")

@@ -12,7 +12,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.rendering import COLOUR, answer_embed, escape_text, message_text, no_more_sources_embed
+from bot.checks import answers_here
+from bot.pages import Pages
+from bot.rendering import (
+    COLOUR,
+    answer_embed,
+    escape_text,
+    message_text,
+    no_more_sources_embed,
+    shorten,
+    timeline_pages,
+)
 from corpus.errors import BadInput
 from index.answers import Answer
 
@@ -21,9 +31,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot")
 T = TypeVar("T")
+#: A thread's name, from its question (Discord allows 100 characters).
+THREAD_NAME_LIMIT = 90
+QUESTION_WORDS = frozenset(
+    "who whom whose what whats what's when where why how which did does do is are was were can could will would"
+    " should has have had any anyone".split()
+)
+_URL = re.compile(r"https?://\S+")
 
 HELP = """\
 **/ask** `question` — I answer with word-for-word quotes from the articles, the answering sentence in bold.
+Add `private:True` to see the answer alone; its **Share** button posts it for everyone.
+**/timeline** `topic` — the dated articles on a topic, oldest first, each with its sentence on it.
 You can also mention me with a question, when the server's admins have enabled that.
 **More sources** shows the next passages; 👍 / 👎 tell the moderators whether the answer helped.
 
@@ -35,7 +54,9 @@ Moderators (Manage Messages, or a moderator role):
 Admins (Administrator, Manage Server, or an admin role):
 **/index rebuild** — re-embed every passage (questions keep being answered meanwhile)
 **/index stats** — articles, passages, model
-**/index audit** — who added, removed or rebuilt what, and when"""
+**/index audit** — who added, removed or rebuilt what, and when
+
+Moderators: **/index gaps** `days` — the questions nobody answered, grouped, most asked first"""
 
 
 class QuestionCooldown:
@@ -142,9 +163,40 @@ class Vote(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(?P<id>\
         )
 
 
-def answer_view(answer_id: int) -> discord.ui.View:
-    """The buttons under an answer."""
+class Share(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(?P<id>\d+):share"):
+    """The "Share" button under a private answer: posts the same answer in the channel for everyone."""
+
+    def __init__(self, answer_id: int) -> None:
+        """A button that refers to a logged answer."""
+        super().__init__(
+            discord.ui.Button(label="Share", style=discord.ButtonStyle.primary, custom_id=f"answer:{answer_id}:share")
+        )
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
+        """Rebuild the button from its custom id."""
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Post the private answer's embeds, as the asker saw them, publicly with the usual buttons.
+
+        Discord sends the message the button is on with the press, so what is shared is exactly
+        what was shown, even if the articles changed since. Only the asker sees a private answer,
+        so only the asker can share it.
+        """
+        embeds = interaction.message.embeds if interaction.message is not None else []
+        if not embeds:
+            await interaction.response.send_message("This answer can no longer be shared; ask again.", ephemeral=True)
+            return
+        await interaction.response.send_message(embeds=embeds, view=answer_view(self.answer_id))
+
+
+def answer_view(answer_id: int, *, share: bool = False) -> discord.ui.View:
+    """The buttons under an answer (and Share under a private one)."""
     view = discord.ui.View(timeout=None)
+    if share:
+        view.add_item(Share(answer_id))
     view.add_item(MoreSources(answer_id))
     view.add_item(Vote(answer_id, "up"))
     view.add_item(Vote(answer_id, "down"))
@@ -159,23 +211,48 @@ class Questions(commands.Cog):
         self.bot = bot
         self.cooldown = QuestionCooldown(bot.settings.ask_cooldown_seconds)
 
-    async def _answer(self, question: str, guild_id: int | None, user_id: int) -> tuple[Answer, discord.Embed, int]:
-        answer = await self.bot.core.ask(question, guild_id=guild_id)
+    async def _answer(
+        self, question: str, guild_id: int | None, user_id: int, *, previous: str | None = None
+    ) -> tuple[Answer, discord.Embed, int]:
+        answer = await self.bot.core.ask(question, guild_id=guild_id, previous=previous)
         answer_id = await self.bot.core.log_answer(answer, guild_id=guild_id, user_id=str(user_id))
         count = await self.bot.core.count_articles(guild_id=guild_id)
         return answer, answer_embed(answer, article_count=count), answer_id
 
     @app_commands.command(name="ask", description="Ask a question; I answer with quotes from the news articles.")
-    @app_commands.describe(question="Your question, e.g. who did Ratcliffe blame?")
+    @app_commands.describe(
+        question="Your question, e.g. who did Ratcliffe blame?",
+        private="Answer only me (a Share button can post it for everyone)",
+    )
+    @answers_here()
     @one_question_at_a_time()
-    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300]) -> None:
-        """Answer in the channel with quotes, or say the articles do not cover it."""
-        await interaction.response.defer(thinking=True)
+    async def ask(
+        self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300], private: bool = False
+    ) -> None:
+        """Answer in the channel with quotes (or only to the asker), or say the articles do not cover it."""
+        await interaction.response.defer(thinking=True, ephemeral=private)
         answer, embed, answer_id = await self._answer(question, interaction.guild_id, interaction.user.id)
-        if answer.answered:
-            await interaction.followup.send(embed=embed, view=answer_view(answer_id))
+        if not answer.answered:
+            await interaction.followup.send(embed=embed, ephemeral=private)
+        elif private:
+            await interaction.followup.send(embed=embed, view=answer_view(answer_id, share=True), ephemeral=True)
         else:
-            await interaction.followup.send(embed=embed)
+            await interaction.followup.send(embed=embed, view=answer_view(answer_id))
+
+    @app_commands.command(name="timeline", description="The dated articles on a topic, oldest first.")
+    @app_commands.describe(topic="What the timeline is about, e.g. voting machine security")
+    @answers_here()
+    @one_question_at_a_time()
+    async def timeline(self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 300]) -> None:
+        """Post the timeline's first page; its buttons page on for whoever asked."""
+        await interaction.response.defer(thinking=True)
+        timeline = await self.bot.core.timeline(topic, guild_id=interaction.guild_id)
+        embeds = timeline_pages(timeline)
+        if len(embeds) == 1:
+            await interaction.followup.send(embed=embeds[0])
+            return
+        view = Pages(interaction.user.id, embeds, "/timeline")
+        await interaction.followup.send(embed=view.embed(), view=view)
 
     @app_commands.command(name="help", description="What I do and which commands there are.")
     async def help(self, interaction: discord.Interaction) -> None:
@@ -185,42 +262,73 @@ class Questions(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Answer "@Bot question" as a reply (needs MESSAGE_CONTENT_INTENT).
+        """Answer mentions, every question in an ``auto`` channel, and every follow-up in the bot's threads.
 
-        An empty or throttled mention gets no reply: a reply to a mention is public, so a
-        refusal would let anyone make the bot post in the channel as often as they like.
+        Needs MESSAGE_CONTENT_INTENT. In a thread the bot started, each member's message is a
+        follow-up, read with the thread's last question. In an ``auto`` channel a message that
+        looks like a question is answered in a new thread; in ``off`` the bot stays silent, even
+        when mentioned. An empty or throttled message gets no reply: a reply is public, so a
+        refusal would let anyone make the bot post as often as they like.
         """
         me = self.bot.user
-        if (
-            not self.bot.settings.message_content_intent
-            or message.author.bot
-            or me is None
-            or me not in message.mentions
-        ):
+        if not self.bot.settings.message_content_intent or message.author.bot or me is None:
             return
         question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
-        if not question:
-            return
-        retry = self.cooldown.retry_after(message.author.id)
-        if retry:
-            log.info(
-                "guild=%s user=%s mention throttled for %.0f s",
-                message.guild and message.guild.id,
-                message.author.id,
-                retry,
-            )
-            return
+        mentioned = me in message.mentions
         guild_id = message.guild.id if message.guild else None
+        previous = None
+        if isinstance(message.channel, discord.Thread):
+            previous = await self.bot.core.thread_question(message.channel.id)
+        if previous is None:
+            mode = await self.bot.core.channel_mode(message.channel.id) if guild_id is not None else "mention"
+            if mode == "off" or not question or not (mentioned or (mode == "auto" and looks_like_a_question(question))):
+                return
+        if not question or self._throttled(message):
+            return
         try:
-            answer, embed, answer_id = await self._answer(question, guild_id, message.author.id)
+            answer, embed, answer_id = await self._answer(question, guild_id, message.author.id, previous=previous)
         except BadInput as exc:
             await message.reply(message_text(escape_text(f"{exc}.")), mention_author=False)
             return
         view = answer_view(answer_id) if answer.answered else discord.utils.MISSING
-        await message.reply(embed=embed, view=view, mention_author=False)
+        if previous is not None:  # a follow-up: answered in its thread, which now leans on it
+            await message.channel.send(embed=embed, view=view)
+            await self.bot.core.remember_thread(
+                message.channel.id, guild_id=guild_id, channel_id=None, question=question
+            )
+        elif not mentioned:  # a question in an auto channel: answered in a thread of its own
+            thread = await message.create_thread(name=shorten(question, THREAD_NAME_LIMIT), auto_archive_duration=1440)
+            await self.bot.core.remember_thread(
+                thread.id, guild_id=guild_id, channel_id=message.channel.id, question=question
+            )
+            await thread.send(embed=embed, view=view)
+        else:
+            await message.reply(embed=embed, view=view, mention_author=False)
+
+    def _throttled(self, message: discord.Message) -> bool:
+        retry = self.cooldown.retry_after(message.author.id)
+        if retry:
+            log.info(
+                "guild=%s user=%s message throttled for %.0f s",
+                message.guild and message.guild.id,
+                message.author.id,
+                retry,
+            )
+        return bool(retry)
+
+
+def looks_like_a_question(text: str) -> bool:
+    """Whether a message in an ``auto`` channel asks something: a question mark, or a question's first word.
+
+    Chatter ("lol same", "thanks!", a bare link) is left alone; three words at least.
+    """
+    words = _URL.sub(" ", text).split()
+    if len(words) < 3:
+        return False
+    return text.rstrip().endswith("?") or words[0].casefold().strip(",.!") in QUESTION_WORDS
 
 
 async def setup(bot: NewsBot) -> None:
     """Add the cog and the persistent answer buttons."""
-    bot.add_dynamic_items(MoreSources, Vote)
+    bot.add_dynamic_items(MoreSources, Vote, Share)
     await bot.add_cog(Questions(bot))

@@ -157,6 +157,8 @@ CREATE TABLE IF NOT EXISTS answers (      -- what the bot showed, so buttons and
     passage_ids text NOT NULL,              -- JSON list, in the order shown
     asked_at    text NOT NULL
 );
+-- /index gaps reads one server's recent questions.
+CREATE INDEX IF NOT EXISTS answers_asked ON answers(guild_id, asked_at);
 CREATE TABLE IF NOT EXISTS votes (
     answer_id bigint NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
     user_id   text NOT NULL,
@@ -173,6 +175,22 @@ CREATE TABLE IF NOT EXISTS audit (        -- every moderator and admin action, r
     target   text,
     outcome  text NOT NULL,
     detail   text
+);
+-- How the bot listens in each channel an admin has set (the rest: "mention").
+CREATE TABLE IF NOT EXISTS channel_modes (
+    channel_id bigint PRIMARY KEY,
+    guild_id   bigint NOT NULL,
+    mode       text NOT NULL CHECK (mode IN ('auto', 'mention', 'off')),
+    set_by     text,
+    set_at     text NOT NULL
+);
+-- Threads the bot started, with the last question asked in each (what a follow-up leans on).
+CREATE TABLE IF NOT EXISTS conversations (
+    thread_id  bigint PRIMARY KEY,
+    guild_id   bigint,
+    channel_id bigint,
+    question   text NOT NULL,
+    updated_at text NOT NULL
 );
 INSERT INTO meta VALUES ('generation', '0') ON CONFLICT DO NOTHING;
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from corpus.records import AuditEntry
+from corpus.records import UNANSWERED, AuditEntry, UnansweredQuestion
 from corpus.sqlite.database import Database
 
 
@@ -46,6 +46,22 @@ class SqliteActivityLog:
             for u, v in self.db.query("SELECT user_id, vote FROM votes WHERE answer_id = ?", (answer_id,))
         }
 
+    def unanswered(
+        self, guild_id: int | None, since: str, *, limit: int, everywhere: bool = False
+    ) -> list[UnansweredQuestion]:
+        """Questions asked in one server (or everywhere) since ``since``, refused or voted down, newest first.
+
+        Voted down: more 👎 than 👍 on the answer.
+        """
+        where = "1" if everywhere else "a.guild_id IS ?"
+        rows = self.db.query(
+            "SELECT a.question, a.asked_at, a.passage_ids = '[]' FROM answers a"
+            f" WHERE {where} AND a.asked_at >= ? AND {UNANSWERED}"
+            " ORDER BY a.id DESC LIMIT ?",
+            ([] if everywhere else [guild_id]) + [since, limit],
+        )
+        return [UnansweredQuestion(q, at, bool(refused)) for q, at, refused in rows]
+
     # -- the audit log ----------------------------------------------------------------
 
     def log_action(
@@ -75,5 +91,36 @@ class SqliteActivityLog:
             ([] if everywhere else [guild_id]) + [limit],
         )
         return [AuditEntry(*row) for row in rows]
+
+    # -- channels and threads -----------------------------------------------------------
+
+    def set_channel_mode(self, guild_id: int, channel_id: int, mode: str, set_by: str) -> None:
+        """Store how the bot listens in a channel."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.db.lock:
+            self.db.connection.execute(
+                "INSERT OR REPLACE INTO channel_modes VALUES (?, ?, ?, ?, ?)", (channel_id, guild_id, mode, set_by, now)
+            )
+
+    def channel_modes(self, guild_id: int | None, channel_id: int | None = None) -> dict[int, str]:
+        """The modes set in a server (or for one channel of it, or everywhere when ``guild_id`` is None), by channel."""
+        where, args = ("guild_id = ?", [guild_id]) if guild_id is not None else ("1", [])
+        if channel_id is not None:
+            where, args = f"{where} AND channel_id = ?", [*args, channel_id]
+        return dict(self.db.query(f"SELECT channel_id, mode FROM channel_modes WHERE {where}", args))
+
+    def remember_thread(self, thread_id: int, guild_id: int | None, channel_id: int | None, question: str) -> None:
+        """Record a thread the bot started, or the latest question asked in it."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.db.lock:
+            self.db.connection.execute(
+                "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?, ?)",
+                (thread_id, guild_id, channel_id, question, now),
+            )
+
+    def thread_question(self, thread_id: int) -> str | None:
+        """The latest question of a thread the bot started, or None for any other channel."""
+        rows = self.db.query("SELECT question FROM conversations WHERE thread_id = ?", (thread_id,))
+        return str(rows[0][0]) if rows else None
 
     # -- backups ----------------------------------------------------------------------

@@ -70,6 +70,8 @@ CREATE TABLE IF NOT EXISTS answers (      -- what the bot showed, so buttons and
     passage_ids TEXT NOT NULL,              -- JSON list, in the order shown
     asked_at    TEXT NOT NULL
 );
+-- /index gaps reads one server's recent questions.
+CREATE INDEX IF NOT EXISTS answers_asked ON answers(guild_id, asked_at);
 CREATE TABLE IF NOT EXISTS votes (
     answer_id INTEGER NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
     user_id   TEXT NOT NULL,
@@ -86,6 +88,22 @@ CREATE TABLE IF NOT EXISTS audit (        -- every moderator and admin action, r
     target   TEXT,
     outcome  TEXT NOT NULL,
     detail   TEXT
+);
+-- How the bot listens in each channel an admin has set (the rest: "mention").
+CREATE TABLE IF NOT EXISTS channel_modes (
+    channel_id INTEGER PRIMARY KEY,
+    guild_id   INTEGER NOT NULL,
+    mode       TEXT NOT NULL CHECK (mode IN ('auto', 'mention', 'off')),
+    set_by     TEXT,
+    set_at     TEXT NOT NULL
+);
+-- Threads the bot started, with the last question asked in each (what a follow-up leans on).
+CREATE TABLE IF NOT EXISTS conversations (
+    thread_id  INTEGER PRIMARY KEY,
+    guild_id   INTEGER,
+    channel_id INTEGER,
+    question   TEXT NOT NULL,
+    updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS embeddings (
     passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,

@@ -7,6 +7,15 @@ Administrator implying everything), interaction callbacks answered the way
 discord.py asks for them (``with_response``), followups and edits through the
 webhook routes, and attachments served from a CDN path. Every REST call the
 bot makes is recorded for the tests to assert on.
+
+Sharding as Discord does it: any number of gateway sessions at once, from one
+process or several; each IDENTIFY's ``shard: [shard_id, shard_count]`` (absent:
+``[0, 1]``) picks the session's guilds, those with ``(guild_id >> 22) %
+shard_count == shard_id``. READY lists only them, GUILD_CREATE follows only for
+them, and every guild event goes to the sessions whose shard holds the guild;
+DMs go to shard 0. An invalid shard is closed with 4010, as Discord does.
+``GET /gateway/bot`` recommends one shard per 1,000 guilds (or
+:attr:`StandInDiscord.recommended_shards`).
 """
 
 from __future__ import annotations
@@ -37,6 +46,18 @@ _counter = itertools.count(1)
 def snowflake() -> int:
     """A real-shaped snowflake: milliseconds since the Discord epoch, then a counter."""
     return ((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | (next(_counter) & 0xFFF)
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard that receives a guild's events: ``(guild_id >> 22) % shard_count``, as Discord routes them."""
+    return (guild_id >> 22) % shard_count
+
+
+def snowflake_on_shard(shard_id: int, shard_count: int) -> int:
+    """A fresh snowflake whose guild would land on ``shard_id`` of ``shard_count`` (drawn until one does)."""
+    while shard_of(candidate := snowflake(), shard_count) != shard_id:
+        time.sleep(0.001)  # the timestamp bits are what move a snowflake to another shard
+    return candidate
 
 
 def now_iso() -> str:
@@ -167,6 +188,26 @@ class Sent:
     token: str
     at: float
     channel_id: int
+    delivered: int = 1  # how many gateway sessions it went to (0: no connected shard holds its guild)
+
+
+@dataclass
+class Session:
+    """One gateway connection: its socket, the shard it identified as, its own sequence numbers."""
+
+    ws: web.WebSocketResponse
+    number: int
+    shard: tuple[int, int] | None = None  # [shard_id, shard_count] from IDENTIFY; None until READY
+    ready: bool = False  # READY and every GUILD_CREATE of its shard sent
+    seq: int = 0
+    burst: asyncio.Lock = field(default_factory=asyncio.Lock)  # held while READY and the GUILD_CREATEs go out
+
+    def holds(self, guild_id: int | None) -> bool:
+        """Whether this session receives the events of ``guild_id`` (None: a DM, which shard 0 receives)."""
+        if self.shard is None or self.ws.closed:
+            return False
+        shard_id, shard_count = self.shard
+        return shard_id == (0 if guild_id is None else shard_of(guild_id, shard_count))
 
 
 class StandInDiscord:
@@ -185,18 +226,21 @@ class StandInDiscord:
         self.pages: dict[str, str] = {}
         self.downloads: list[str] = []
         self.reject_token = False  # answer 401 to the bot's login, as Discord does for a bad token
+        self.recommended_shards: int | None = None  # what GET /gateway/bot says (None: one per 1,000 guilds)
+        self.sessions: list[Session] = []  # every gateway connection, in the order they came
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
-        self._ws: web.WebSocketResponse | None = None
-        self._seq = 0
         self.port = 0
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="standin-discord")
 
     # -- set-up -----------------------------------------------------------------------
 
-    def add_guild(self, name: str) -> Guild:
-        """A guild whose @everyone can talk, with a moderator and an admin role (before start)."""
-        guild_id = snowflake()
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> Guild:
+        """A guild whose @everyone can talk, with a moderator and an admin role (before the bot connects).
+
+        ``shard=(shard_id, shard_count)`` draws its id so that it lands on that shard.
+        """
+        guild_id = snowflake() if shard is None else snowflake_on_shard(*shard)
         guild = Guild(
             id=guild_id,
             name=name,
@@ -248,8 +292,8 @@ class StandInDiscord:
         """Close everything."""
 
         async def shutdown() -> None:
-            if self._ws is not None:
-                await self._ws.close()
+            for session in list(self.sessions):
+                await session.ws.close()
             await self._runner.cleanup()
 
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
@@ -270,10 +314,22 @@ class StandInDiscord:
 
     # -- the gateway ------------------------------------------------------------------
 
-    async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
-        assert self._ws is not None, "the bot is not connected to the gateway"
-        self._seq += 1
-        await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
+    async def _dispatch(self, event: str, data: dict[str, Any], guild_id: int | None = None) -> int:
+        """Send an event to every session whose shard holds ``guild_id`` (a DM: shard 0); how many got it."""
+        sessions = [session for session in self.sessions if session.holds(guild_id)]
+        for session in sessions:
+            async with session.burst:
+                await self._send_to(session, event, data)
+        return len(sessions)
+
+    async def _send_to(self, session: Session, event: str, data: dict[str, Any]) -> None:
+        session.seq += 1
+        await session.ws.send_str(json.dumps({"op": 0, "t": event, "s": session.seq, "d": data}))
+
+    def shards_connected(self) -> set[tuple[int, int]]:
+        """The ``(shard_id, shard_count)`` of every open session that has been sent READY and its guilds."""
+        with self._lock:
+            return {s.shard for s in self.sessions if s.shard is not None and s.ready and not s.ws.closed}
 
     def guild_create(self, guild: Guild) -> dict[str, Any]:
         """The GUILD_CREATE payload for ``guild``."""
@@ -328,7 +384,9 @@ class StandInDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self._ws = ws
+        with self._lock:
+            session = Session(ws, len(self.sessions) + 1)
+            self.sessions.append(session)
         # A short interval makes a blocked event loop show up within the tests' time.
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 1000}}))
         async for message in ws:
@@ -339,21 +397,43 @@ class StandInDiscord:
                 self.heartbeats.append(time.monotonic())
                 await ws.send_str(json.dumps({"op": 11}))
             elif payload["op"] == 2:
-                await self._dispatch(
-                    "READY",
-                    {
-                        "v": 10,
-                        "user": user_json(self.bot_user_id, "NewsBot", bot=True),
-                        "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
-                        "session_id": "standin-session",
-                        "resume_gateway_url": self.gateway_url,
-                        "application": {"id": str(self.app_id), "flags": 0},
-                    },
-                )
-                for guild in self.guilds.values():
-                    await self._dispatch("GUILD_CREATE", self.guild_create(guild))
-                self.identified.set()
+                await self._identify(session, payload["d"])
         return ws
+
+    async def _identify(self, session: Session, identify: dict[str, Any]) -> None:
+        """READY with this shard's guilds as unavailable stubs, then a GUILD_CREATE for each of them."""
+        shard = identify.get("shard")
+        if shard is None:
+            shard = [0, 1]
+        elif not (
+            isinstance(shard, list)
+            and len(shard) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in shard)
+            and 0 <= shard[0] < shard[1]
+        ):
+            await session.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        shard_id, shard_count = shard
+        mine = [g for g in self.guilds.values() if shard_of(g.id, shard_count) == shard_id]
+        ready: dict[str, Any] = {
+            "v": 10,
+            "user": user_json(self.bot_user_id, "NewsBot", bot=True),
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in mine],
+            "session_id": f"standin-session-{session.number}",
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": str(self.app_id), "flags": 0},
+        }
+        if "shard" in identify:
+            ready["shard"] = [shard_id, shard_count]
+        # Events of this shard's guilds from now on wait for READY and the GUILD_CREATEs, as on Discord.
+        async with session.burst:
+            with self._lock:
+                session.shard = (shard_id, shard_count)
+            await self._send_to(session, "READY", ready)
+            for guild in mine:
+                await self._send_to(session, "GUILD_CREATE", self.guild_create(guild))
+            session.ready = True
+        self.identified.set()
 
     # -- REST -------------------------------------------------------------------------
 
@@ -380,6 +460,17 @@ class StandInDiscord:
             "edited_timestamp": None,
             "flags": body.get("flags", 0),
         }
+
+    def gateway_json(self, *, bot: bool) -> dict[str, Any]:
+        """GET /gateway: the URL; /gateway/bot adds the recommended shards and the session start limit.
+
+        Discord recommends a shard per 1,000 guilds and allows 1,000 sessions a day, one starting at a time.
+        """
+        if not bot:
+            return {"url": self.gateway_url.rstrip("/")}
+        shards = self.recommended_shards or max(1, -(-len(self.guilds) // 1000))
+        limit = {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1}
+        return {"url": self.gateway_url.rstrip("/"), "shards": shards, "session_start_limit": limit}
 
     def add_page(self, name: str, html: str) -> str:
         """Serve a web page (a news site, for `/article add url:`); return its URL."""
@@ -418,6 +509,8 @@ class StandInDiscord:
     def _route(self, call: Call, body: Any) -> web.Response:
         method, path = call.method, call.path
         parts = path.strip("/").split("/")
+        if path in {"/gateway", "/gateway/bot"}:
+            return self._json(self.gateway_json(bot=path == "/gateway/bot"))
         if path == "/users/@me":
             if self.reject_token:
                 return self._json({"message": "401: Unauthorized", "code": 0}, status=401)
@@ -472,8 +565,9 @@ class StandInDiscord:
 
     # -- what the tests drive ---------------------------------------------------------
 
-    def _send(self, event: str, data: dict[str, Any]) -> None:
-        asyncio.run_coroutine_threadsafe(self._dispatch(event, data), self._loop).result(10)
+    def _send(self, event: str, data: dict[str, Any], guild_id: int | None) -> int:
+        """Send a guild's event (None: a DM) to the sessions that hold it; how many got it (0: none is connected)."""
+        return asyncio.run_coroutine_threadsafe(self._dispatch(event, data, guild_id), self._loop).result(10)
 
     def interaction(
         self,
@@ -521,8 +615,8 @@ class StandInDiscord:
             }
         if message is not None:
             payload["message"] = message
-        self._send("INTERACTION_CREATE", payload)
-        return Sent(interaction_id, token, time.monotonic(), channel_id)
+        delivered = self._send("INTERACTION_CREATE", payload, guild.id if guild is not None else None)
+        return Sent(interaction_id, token, time.monotonic(), channel_id, delivered)
 
     def slash(self, guild: Guild | None, member: Member, name: str, *sub: str, **options: Any) -> Sent:
         """A slash command, e.g. ``slash(g, m, "article", "add", text="...")``."""
@@ -549,7 +643,7 @@ class StandInDiscord:
     def mention(self, guild: Guild, member: Member, text: str) -> Sent:
         """A channel message from ``member`` that mentions the bot."""
         message_id = snowflake()
-        self._send(
+        delivered = self._send(
             "MESSAGE_CREATE",
             {
                 **self.message_json(guild.channel_id, {"content": f"<@{self.bot_user_id}> {text}"}, message_id),
@@ -558,8 +652,9 @@ class StandInDiscord:
                 "guild_id": str(guild.id),
                 "mentions": [user_json(self.bot_user_id, "NewsBot", bot=True)],
             },
+            guild.id,
         )
-        return Sent(message_id, "", time.monotonic(), guild.channel_id)
+        return Sent(message_id, "", time.monotonic(), guild.channel_id, delivered)
 
     def calls_for(self, sent: Sent) -> list[Call]:
         """The REST calls that answered one interaction (callback, followups, edits)."""

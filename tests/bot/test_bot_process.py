@@ -328,6 +328,57 @@ def test_article_list_pages_with_buttons(bot: Bot) -> None:
     assert update.body["type"] == 7 and "Page 2 of" in str(update.body)
 
 
+def test_timeline_pages_oldest_first_for_whoever_asked(bot: Bot) -> None:
+    """/timeline posts dated articles oldest first within Discord's limits; only the asker turns its pages."""
+    asker = bot.member(bot.a)
+    sent = bot.discord.slash(bot.a, asker, "timeline", topic="russian interference in the 2016 election")
+    first = bot.discord.reply_to(sent)
+    within_limits(first)
+    embed = first.body["embeds"][0]
+    assert embed["title"] == "Timeline: russian interference in the 2016 election"
+    assert embed["footer"]["text"].startswith("Page 1 of ")
+    dates = [field["name"].split(" · ")[0] for field in embed["fields"]]
+    assert dates == sorted(dates) and all(d.startswith("2017-") for d in dates)
+    assert first.body["allowed_mentions"]["parse"] == []
+    next_id = first.body["components"][0]["components"][1]["custom_id"]
+    other = bot.discord.press(bot.a, bot.member(bot.a), first, next_id)
+    assert "Run /timeline to page yourself." in private_text(bot, other)
+    turned = callback(bot, bot.discord.press(bot.a, asker, first, next_id))
+    assert turned.body["type"] == 7 and turned.body["data"]["embeds"][0]["footer"]["text"].startswith("Page 2 of ")
+    later = [field["name"].split(" · ")[0] for field in turned.body["data"]["embeds"][0]["fields"]]
+    assert later and min(later) >= max(dates)
+
+
+def test_moderators_see_the_questions_nobody_answered(bot: Bot) -> None:
+    """Members' refused questions show up grouped in /index gaps for a moderator, privately; a member is refused."""
+    for question in ("who won the 2019 runoff in argentina", "who won argentina's 2019 runoff"):
+        _, refused = bot.ask(bot.b, question)
+        assert not refused.body["embeds"][0].get("fields"), embed_text(refused)  # refused: no quotes
+    shown = private_text(bot, bot.discord.slash(bot.b, bot.moderator(bot.b), "index", "gaps", days=7))
+    assert "Unanswered questions, last 7 days" in shown and "**2×** who won argentina's 2019 runoff" in shown
+    assert "also: who won the 2019 runoff in argentina" in shown
+    elsewhere = private_text(bot, bot.discord.slash(bot.a, bot.moderator(bot.a), "index", "gaps"))
+    assert "argentina" not in elsewhere
+    denied = private_text(bot, bot.discord.slash(bot.b, bot.member(bot.b), "index", "gaps"))
+    assert "Only moderators" in denied and "argentina" not in denied
+
+
+def test_a_private_answer_is_shared_as_shown(bot: Bot) -> None:
+    """/ask private:True answers only the asker; Share posts the same embed publicly with the usual buttons."""
+    asker = bot.member(bot.a)
+    sent = bot.discord.slash(bot.a, asker, "ask", question="who did Ratcliffe blame?", private=True)
+    answer = bot.discord.reply_to(sent)
+    assert callback(bot, sent).body["data"]["flags"] & 64 and answer.body["flags"] & 64
+    assert "Tehran and Moscow" in embed_text(answer)
+    buttons = [c["custom_id"] for c in answer.body["components"][0]["components"]]
+    assert buttons[0].endswith(":share") and buttons[1].endswith(":more")
+    shared = callback(bot, bot.discord.press(bot.a, asker, answer, buttons[0]))
+    assert shared.body["type"] == 4 and not shared.body["data"].get("flags", 0) & 64
+    assert shared.body["data"]["embeds"] == answer.body["embeds"]
+    assert [c["custom_id"] for c in shared.body["data"]["components"][0]["components"]] == buttons[1:]
+    assert shared.body["data"]["allowed_mentions"] == {"parse": []}
+
+
 def test_mention_is_answered_as_a_reply(bot: Bot) -> None:
     """ "@Bot who did Ratcliffe blame?" gets a reply with the quote that pings nobody."""
     sent = bot.discord.mention(bot.a, bot.member(bot.a), "who did Ratcliffe blame?")
@@ -407,6 +458,7 @@ def test_authorization_matrix(bot: Bot) -> None:
         ("article", "remove", moderators),
         ("index", "stats", {"admin"}),
         ("index", "audit", {"admin"}),
+        ("index", "gaps", moderators),
     ]
     state = "SELECT COUNT(*), (SELECT value FROM meta WHERE key='generation') FROM articles"
     for group, sub, intended in commands:
@@ -421,7 +473,8 @@ def test_authorization_matrix(bot: Bot) -> None:
             if who == "DM":
                 assert "only works inside a server" in reply, (sub, who, reply)
             elif who not in intended:
-                assert ("Only moderators" if group == "article" else "Only admins") in reply, (sub, who, reply)
+                moderated = group == "article" or sub == "gaps"
+                assert ("Only moderators" if moderated else "Only admins") in reply, (sub, who, reply)
             else:
                 assert "Only moderators" not in reply and "Only admins" not in reply, (sub, who, reply)
             if sub == "add" and who in intended:
@@ -468,7 +521,15 @@ def test_bad_token_is_refused_without_showing_it(tmp_path: Path) -> None:
 def test_help_lists_commands(bot: Bot) -> None:
     """/help answers privately with every command."""
     text = private_text(bot, bot.discord.slash(bot.a, bot.member(bot.a), "help"))
-    for command in ("/ask", "/article add", "/article remove", "/article list", "/article show", "/index rebuild"):
+    for command in (
+        "/ask",
+        "/timeline",
+        "/article add",
+        "/article remove",
+        "/article list",
+        "/article show",
+        "/index rebuild",
+    ):
         assert command in text
 
 

@@ -13,9 +13,11 @@ from bot.rendering import (
     escape_text,
     marked_quote,
     quote_field,
+    timeline_pages,
 )
 from corpus.records import Article
 from index.answers import Answer, Quote
+from index.timeline import TIMELINE_LIMIT, Timeline
 
 text_strategy = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=6000)
 
@@ -59,6 +61,19 @@ def test_any_answer_fits_discords_limits(question: str, found: list[Quote]) -> N
     """Whatever the passages, titles and outlets, the answer embed stays within every limit."""
     embed = answer_embed(Answer(question, True, found), article_count=12)
     assert embed_size_ok(embed)
+
+
+@given(topic=st.text(min_size=1, max_size=500), found=st.lists(quotes(), max_size=TIMELINE_LIMIT))
+def test_any_timeline_pages_fit_discords_limits_and_show_every_article(topic: str, found: list[Quote]) -> None:
+    """Whatever the articles, every page stays within every limit and each article is on exactly one page."""
+    pages = timeline_pages(Timeline(topic, found))
+    assert all(embed_size_ok(page) for page in pages)
+    assert sum(len(page.fields) for page in pages) == len(found)
+    if found:
+        numbers = [f"Page {n} of {len(pages)}" for n in range(1, len(pages) + 1)]
+        assert [str(page.footer.text).split(" ·")[0] for page in pages] == numbers
+    else:
+        assert len(pages) == 1 and pages[0].description
 
 
 def test_short_passage_shown_whole_with_answer_bold() -> None:

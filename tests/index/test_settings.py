@@ -53,6 +53,7 @@ def test_defaults() -> None:
     assert settings.allow_private_urls is False
     assert settings.lag_report_seconds == 300.0
     assert settings.discord_api_base is None and settings.discord_gateway_url is None
+    assert settings.shard_count is None and settings.shard_ids is None
     assert settings.address_policy is public_only
 
 
@@ -85,6 +86,7 @@ def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
         ("LAG_REPORT_SECONDS", "60", 60.0),
         ("DISCORD_API_BASE", "http://127.0.0.1:8080/api/v10", "http://127.0.0.1:8080/api/v10"),
         ("DISCORD_GATEWAY_URL", "ws://127.0.0.1:8080/", "ws://127.0.0.1:8080/"),
+        ("SHARD_COUNT", "4", 4),
     ],
 )
 def test_each_setting_is_read_from_the_environment(
@@ -133,6 +135,9 @@ def test_private_addresses_only_when_allowed(monkeypatch: pytest.MonkeyPatch) ->
         ("LAG_REPORT_SECONDS", "0", "LAG_REPORT_SECONDS must be a number of seconds above 0, not '0'"),
         ("DISCORD_API_BASE", "127.0.0.1:8080", "DISCORD_API_BASE must be an http(s):// address, not '127.0.0.1:8080'"),
         ("DISCORD_GATEWAY_URL", "http://x/", "DISCORD_GATEWAY_URL must be a ws(s):// address, not 'http://x/'"),
+        ("SHARD_COUNT", "0", "SHARD_COUNT must be a number of shards (1 or more), not '0'"),
+        ("SHARD_COUNT", "two", "SHARD_COUNT must be a number of shards (1 or more), not 'two'"),
+        ("SHARD_IDS", "0", "SHARD_IDS needs SHARD_COUNT: set how many shards there are in all"),
     ],
 )
 def test_malformed_setting_is_one_line_naming_it(
@@ -140,6 +145,48 @@ def test_malformed_setting_is_one_line_naming_it(
 ) -> None:
     """A malformed value is refused as one BadInput sentence that names the setting and quotes the value."""
     monkeypatch.setenv(name, raw)
+    with pytest.raises(BadInput) as refused:
+        Settings()
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    ("count", "raw", "expected"),
+    [("2", "0", (0,)), ("2", "1", (1,)), ("4", "0-3", (0, 1, 2, 3)), ("8", " 0, 2-3 ,7", (0, 2, 3, 7))],
+)
+def test_shard_ids_are_read_as_lists_and_ranges(
+    monkeypatch: pytest.MonkeyPatch, count: str, raw: str, expected: tuple[int, ...]
+) -> None:
+    """SHARD_IDS takes shard numbers and ranges, commas between, each below SHARD_COUNT."""
+    monkeypatch.setenv("SHARD_COUNT", count)
+    monkeypatch.setenv("SHARD_IDS", raw)
+    settings = Settings()
+    assert settings.shard_count == int(count) and settings.shard_ids == expected
+
+
+@pytest.mark.parametrize(
+    ("count", "raw", "message"),
+    [
+        ("2", "2", "SHARD_IDS must be below SHARD_COUNT (2, so 0 to 1), not 2"),
+        ("4", "1-5", "SHARD_IDS must be below SHARD_COUNT (4, so 0 to 3), not 5"),
+        ("4", "0,1,1", "SHARD_IDS names a shard twice: '0,1,1'"),
+        ("4", "0-2,2", "SHARD_IDS names a shard twice: '0-2,2'"),
+        ("4", "3-1", "SHARD_IDS must be shard numbers like 0,1 or 0-3, not '3-1'"),
+        ("4", "0,-1", "SHARD_IDS must be shard numbers like 0,1 or 0-3, not '0,-1'"),
+        ("4", "first", "SHARD_IDS must be shard numbers like 0,1 or 0-3, not 'first'"),
+        ("4", ",", "SHARD_IDS must be shard numbers like 0,1 or 0-3, not ','"),
+        ("9999999999", "0-99999999", "SHARD_IDS names more than 4096 shards: '0-99999999'"),
+        (
+            "9999",
+            "",
+            "SHARD_COUNT is 9999, more shards than one process runs (4096): set SHARD_IDS to this process's share",
+        ),
+    ],
+)
+def test_malformed_shards_are_one_line(monkeypatch: pytest.MonkeyPatch, count: str, raw: str, message: str) -> None:
+    """A shard list with a shard out of range, twice, or unreadable is one sentence, and a huge range is never built."""
+    monkeypatch.setenv("SHARD_COUNT", count)
+    monkeypatch.setenv("SHARD_IDS", raw)
     with pytest.raises(BadInput) as refused:
         Settings()
     assert str(refused.value) == message
