@@ -72,6 +72,7 @@ def open_library(args: argparse.Namespace, encoder: SentenceTransformerEncoder |
         max_file_bytes=settings.max_file_bytes,
         address_policy=settings.address_policy,
         database_url=settings.database_url.get_secret_value() if settings.database_url else None,
+        feed_poll_minutes=settings.feed_poll_minutes,
     )
 
 
@@ -374,21 +375,81 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-AUDITED = {"add", "import", "remove", "rebuild", "backup", "restore", "channel"}
+def cmd_feed_add(args: argparse.Namespace) -> int:
+    """Follow an RSS or Atom feed; its entries are added at the next poll."""
+    feed = open_library(args).follow_feed(args.url, guild_id=args.guild, added_by=f"cli:{getpass.getuser()}")
+    title = f" “{printable(feed.title, one_line=True)}”" if feed.title else ""
+    print(f"Following feed #{feed.id}{title}: {printable(feed.url, one_line=True)}")
+    print("Its entries are added at the next poll (the bot's, or `feed poll`).")
+    return 0
+
+
+def cmd_feed_list(args: argparse.Namespace) -> int:
+    """The followed feeds (every server's, unless --guild), as a table or JSON."""
+    feeds = open_library(args).list_feeds(guild_id=args.guild, everywhere=args.guild is None)
+    if args.json:
+        for feed in feeds:
+            print(json.dumps(feed.to_json(), ensure_ascii=False))
+        return 0
+    print(f"{'id':>4}  {'server':<20}  {'articles':>8}  {'last poll':<16}  {'next poll':<16}  feed")
+    for feed in feeds:
+        last = (feed.last_polled_at or "-")[:16].replace("T", " ")
+        due = feed.next_poll_at[:16].replace("T", " ")
+        name = printable(f"{feed.title or '-'} <{feed.url}>", one_line=True)
+        failing = (
+            f" (failing {feed.failures}x: {printable(feed.last_error or '', one_line=True)})" if feed.failures else ""
+        )
+        print(
+            f"{feed.id:>4}  {feed.guild_id or 'global':<20}  {feed.articles:>8}  {last:<16}  {due:<16}  {name}{failing}"
+        )
+    print(f"{len(feeds)} feeds")
+    return 0
+
+
+def cmd_feed_remove(args: argparse.Namespace) -> int:
+    """Stop following a feed; the articles it added stay."""
+    feed = open_library(args).unfollow_feed(args.id, guild_id=args.guild, everywhere=args.guild is None)
+    print(f"Stopped following feed #{feed.id}: {printable(feed.url, one_line=True)} (its articles stay).")
+    return 0
+
+
+def cmd_feed_poll(args: argparse.Namespace) -> int:
+    """Poll every feed that is due (every feed, --all) once and say what each added."""
+    report = open_library(args).poll_feeds(force=args.all, actor=f"cli:{getpass.getuser()}")
+    for poll in report.polls:
+        url, summary = printable(poll.feed.url, one_line=True), printable(poll.summary(), one_line=True)
+        print(f"feed #{poll.feed.id} {url}: {summary}")
+        for added in poll.added:
+            print(f"  added article #{added.id}: {printable(added.title, one_line=True)}")
+        for line in poll.lines:
+            print(f"  {printable(line, one_line=True)}")
+    waiting = f"; {report.waiting} due feeds wait for the next poll (time budget)" if report.waiting else ""
+    print(f"Polled {len(report.polls)} feeds: {report.added} articles added{waiting}.")
+    return 0
+
+
+AUDITED = {"add", "import", "remove", "rebuild", "backup", "restore", "channel", "feed add", "feed remove"}
 
 
 def record(args: argparse.Namespace, outcome: str, detail: str | None = None) -> None:
     """Put a command-line moderator or admin action in the audit log (best effort)."""
-    if args.command not in AUDITED:
+    action = f"feed {args.feed_command}" if args.command == "feed" else args.command
+    if action not in AUDITED:
         return
-    target = str(getattr(args, "file", None) or getattr(args, "id", None) or getattr(args, "channel_id", None) or "")
+    target = str(
+        getattr(args, "file", None)
+        or getattr(args, "url", None)
+        or getattr(args, "id", None)
+        or getattr(args, "channel_id", None)
+        or ""
+    )
     if getattr(args, "mode", None):
         detail = f"mode {args.mode}" + (f"; {detail}" if detail else "")
     try:
         open_library(args).record_action(
             actor=f"cli:{getpass.getuser()}",
             guild_id=getattr(args, "guild", None),
-            action=args.command,
+            action=action,
             target=target or None,
             outcome=outcome,
             detail=detail,
@@ -502,6 +563,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("url", help="postgresql://... of an empty database")
     migrate.set_defaults(run=cmd_migrate)
+
+    feed = sub.add_parser("feed", parents=[common], help="follow RSS and Atom feeds: add, list, remove, poll")
+    feed_sub = feed.add_subparsers(dest="feed_command", metavar="FEED_COMMAND", required=True)
+    feed_add = feed_sub.add_parser("add", parents=[common, scoped], help="follow a feed (for --guild's server)")
+    feed_add.add_argument("url", help="the feed's http(s) address")
+    feed_add.set_defaults(run=cmd_feed_add)
+    feed_list = feed_sub.add_parser("list", parents=[common, scoped], help="the followed feeds (every server's)")
+    feed_list.add_argument("--json", action="store_true", help="one JSON object per feed per line")
+    feed_list.set_defaults(run=cmd_feed_list)
+    feed_remove = feed_sub.add_parser("remove", parents=[common, scoped], help="stop following a feed")
+    feed_remove.add_argument("id", type=int)
+    feed_remove.set_defaults(run=cmd_feed_remove)
+    feed_poll = feed_sub.add_parser("poll", parents=[common], help="poll every feed that is due, once")
+    feed_poll.add_argument("--all", action="store_true", help="poll every feed, due or not")
+    feed_poll.set_defaults(run=cmd_feed_poll)
     parser.set_defaults(run=cmd_bot)
     return parser
 

@@ -24,7 +24,7 @@ from index.settings import Settings
 
 log = logging.getLogger("bot")
 
-COGS = ("bot.cogs.questions", "bot.cogs.articles", "bot.cogs.admin", "bot.cogs.channels")
+COGS = ("bot.cogs.questions", "bot.cogs.articles", "bot.cogs.admin", "bot.cogs.channels", "bot.cogs.feeds")
 
 
 def describe(interaction: discord.Interaction) -> str:
@@ -38,7 +38,7 @@ def elapsed_ms(interaction: discord.Interaction) -> int:
     return int((discord.utils.utcnow() - interaction.created_at).total_seconds() * 1000)
 
 
-AUDITED_GROUPS = {"article", "index", "channel"}
+AUDITED_GROUPS = {"article", "index", "channel", "feed"}
 
 
 async def audit(interaction: discord.Interaction, outcome: str, detail: str | None = None) -> None:
@@ -50,7 +50,7 @@ async def audit(interaction: discord.Interaction, outcome: str, detail: str | No
     target = next(
         (
             str(getattr(value, "filename", None) or getattr(value, "id", value))
-            for key in ("article", "url", "file", "title", "channel")
+            for key in ("article", "feed", "url", "file", "title", "channel")
             if (value := getattr(namespace, key, None)) is not None
         ),
         None,

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from corpus.ingest import Details
-from corpus.records import Article, AuditEntry, StoredPassage
+from corpus.records import Article, AuditEntry, Feed, StoredPassage
 from index.answers import Answer
+from index.feeds import PollReport
 from index.gaps import Gap
 from index.library import AddedArticle, Library, Progress, Stats
 from index.timeline import Timeline
@@ -33,13 +35,18 @@ class AsyncLibrary:
         """Wrap ``library`` with ``workers`` threads."""
         self.library = library
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="core")
+        # Feed polls run for minutes: on a thread of their own, so questions keep every worker.
+        self._feed_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeds")
+        self._stop_polling = threading.Event()
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:
-        """Finish running calls, then close the database."""
+        """Finish running calls (a feed poll stops after its current entry), then close the database."""
+        self._stop_polling.set()
+        self._feed_pool.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True)
         self.library.close()
 
@@ -157,3 +164,21 @@ class AsyncLibrary:
     async def rebuild(self, progress: Progress | None = None) -> int:
         """Re-embed everything; questions keep being answered from the old index meanwhile."""
         return await self._run(self.library.rebuild, progress)
+
+    async def follow_feed(self, url: str, *, guild_id: int | None, added_by: str) -> Feed:
+        """Follow a feed for a server (fetched and read once, to refuse what is not a feed)."""
+        return await self._run(self.library.follow_feed, url, guild_id=guild_id, added_by=added_by)
+
+    async def unfollow_feed(self, feed_id: int, *, guild_id: int | None) -> Feed:
+        """Stop following one of the server's feeds."""
+        return await self._run(self.library.unfollow_feed, feed_id, guild_id=guild_id)
+
+    async def list_feeds(self, *, guild_id: int | None) -> list[Feed]:
+        """The feeds a server follows."""
+        return await self._run(self.library.list_feeds, guild_id=guild_id)
+
+    async def poll_feeds(self) -> PollReport:
+        """Poll the feeds that are due, on the feed thread; each new entry is added like /article add url:."""
+        loop = asyncio.get_running_loop()
+        poll = functools.partial(self.library.poll_feeds, actor="bot", stop=self._stop_polling)
+        return await loop.run_in_executor(self._feed_pool, poll)

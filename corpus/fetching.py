@@ -28,7 +28,16 @@ from corpus.errors import BadInput
 MAX_REDIRECTS = 3
 TIMEOUT_S = 15.0
 MAX_BYTES = 5_000_000
-ACCEPTED_TYPES = {"text/html", "application/xhtml+xml", "text/plain"}
+ACCEPTED_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
+#: What a feed may be served as; web pages too, so that a page given as a feed is told apart, not refused unread.
+FEED_TYPES = ACCEPTED_TYPES | {
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/rdf+xml",
+    "application/xml",
+    "text/xml",
+    "application/feed+xml",
+}
 USER_AGENT = "election-news-bot/0.1 (+article fetcher)"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -191,21 +200,38 @@ class PinnedResolver(AbstractResolver):
 
 @dataclass(frozen=True, slots=True)
 class FetchedPage:
-    """What came back: the final URL, its content type and charset, and the bytes."""
+    """What came back: the final URL, its content type and charset, and the bytes.
+
+    For a conditional request (``If-None-Match`` / ``If-Modified-Since``), ``not_modified`` says the
+    server answered 304 (no body); ``etag`` and ``last_modified`` are the validators it sent.
+    """
 
     url: str
     content_type: str
     charset: str | None
     body: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
 
 
-async def _get_once(target: Target, timeout: aiohttp.ClientTimeout, max_bytes: int) -> tuple[Any, FetchedPage | None]:
+async def _get_once(
+    target: Target,
+    timeout: aiohttp.ClientTimeout,
+    max_bytes: int,
+    accepted: frozenset[str] = ACCEPTED_TYPES,
+    headers: dict[str, str] | None = None,
+) -> tuple[Any, FetchedPage | None]:
     """One request to a vetted hop: (redirect location or None, the page or None)."""
     connector = aiohttp.TCPConnector(resolver=PinnedResolver(target), use_dns_cache=False, force_close=True)
     async with (
         aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False) as session,
-        session.get(target.url, allow_redirects=False, headers={"User-Agent": USER_AGENT}) as response,
+        session.get(
+            target.url, allow_redirects=False, headers={"User-Agent": USER_AGENT} | (headers or {})
+        ) as response,
     ):
+        if response.status == 304 and headers:
+            return None, FetchedPage(str(response.url), "", None, b"", not_modified=True)
         if response.status in {301, 302, 303, 307, 308}:
             location = response.headers.get("Location")
             if not location:
@@ -214,7 +240,7 @@ async def _get_once(target: Target, timeout: aiohttp.ClientTimeout, max_bytes: i
         if response.status >= 400:
             raise FetchRefused(f"the page answered with HTTP {response.status}")
         content_type = response.content_type.lower()
-        if content_type not in ACCEPTED_TYPES:
+        if content_type not in accepted:
             raise FetchRefused(f"that address serves {content_type or 'an unknown type'}, not a web page or text")
         declared = response.content_length
         if declared is not None and declared > max_bytes:
@@ -224,7 +250,14 @@ async def _get_once(target: Target, timeout: aiohttp.ClientTimeout, max_bytes: i
             body += chunk
             if len(body) > max_bytes:
                 raise FetchRefused(f"the page is larger than {max_bytes // 1_000_000} MB")
-        return None, FetchedPage(str(response.url), content_type, response.charset, bytes(body))
+        return None, FetchedPage(
+            str(response.url),
+            content_type,
+            response.charset,
+            bytes(body),
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+        )
 
 
 async def fetch_page(
@@ -233,15 +266,21 @@ async def fetch_page(
     policy: AddressPolicy = public_only,
     timeout_s: float = TIMEOUT_S,
     max_bytes: int = MAX_BYTES,
+    accepted: frozenset[str] = ACCEPTED_TYPES,
+    headers: dict[str, str] | None = None,
 ) -> FetchedPage:
-    """Fetch ``url``, following at most 3 redirects, each hop vetted before any connection."""
+    """Fetch ``url``, following at most 3 redirects, each hop vetted before any connection.
+
+    ``accepted`` are the content types taken (a feed's differ from a page's); ``headers`` are sent
+    with every hop (a feed's conditional request: a 304 answer comes back as ``not_modified``).
+    """
     timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     async def follow() -> FetchedPage:
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             target = await vet(current, policy)
-            location, page = await _get_once(target, timeout, max_bytes)
+            location, page = await _get_once(target, timeout, max_bytes, accepted, headers)
             if page is not None:
                 return page
             current = location

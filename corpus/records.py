@@ -178,3 +178,49 @@ def normalise_url(url: str | None) -> str | None:
         netloc += f":{port}"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
     return urlunsplit((scheme, netloc, parts.path.rstrip("/"), query, "")) or None
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A followed RSS or Atom feed and where its polling stands."""
+
+    id: int
+    url: str
+    title: str | None
+    guild_id: int | None
+    added_by: str | None
+    added_at: str
+    next_poll_at: str
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0
+    last_error: str | None = None
+    last_polled_at: str | None = None
+    articles: int = 0  # how many articles its entries added
+
+    def to_json(self) -> dict[str, object]:
+        """As ``feed list --json`` prints it."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "title": self.title,
+            "guild_id": self.guild_id,
+            "added_by": self.added_by,
+            "added_at": self.added_at,
+            "articles": self.articles,
+            "last_polled_at": self.last_polled_at,
+            "next_poll_at": self.next_poll_at,
+            "failures": self.failures,
+            "last_error": self.last_error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SeenEntry:
+    """A feed entry a poll has dealt with: what became of it (added, duplicate, refused, failed)."""
+
+    entry_id: str
+    link: str | None
+    outcome: str
+    article_id: int | None
+    attempts: int

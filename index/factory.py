@@ -14,6 +14,7 @@ from corpus.errors import BadInput, StoreError
 from corpus.sqlite.activity import SqliteActivityLog
 from corpus.sqlite.articles import SqliteArticleStore
 from corpus.sqlite.database import Database
+from corpus.sqlite.feeds import SqliteFeedStore
 from corpus.sqlite.lexical import Fts5Search
 from corpus.sqlite.restore import restore_database
 from index.encoder import Encoder
@@ -54,6 +55,7 @@ def open_parts(data_dir: Path, encoder: Encoder, database_url: str | None = None
         lexical=Fts5Search(db),
         vectors=FaissSearch(data_dir, store, model=encoder.name, dim=lambda: encoder.dim),
         activity=SqliteActivityLog(db),
+        feeds=SqliteFeedStore(db),
     )
 
 
@@ -62,6 +64,7 @@ def open_postgres_parts(database_url: str, encoder: Encoder) -> Parts:
     from corpus.postgres.activity import PgActivityLog
     from corpus.postgres.articles import PgArticleStore
     from corpus.postgres.database import PgDatabase
+    from corpus.postgres.feeds import PgFeedStore
     from corpus.postgres.lexical import PgLexicalSearch
     from corpus.postgres.vectors import PgVectorSearch
 
@@ -71,6 +74,7 @@ def open_postgres_parts(database_url: str, encoder: Encoder) -> Parts:
         lexical=PgLexicalSearch(db),
         vectors=PgVectorSearch(db, model=encoder.name, dim=lambda: encoder.dim),
         activity=PgActivityLog(db),
+        feeds=PgFeedStore(db),
     )
 
 

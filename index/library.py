@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +28,7 @@ from corpus.errors import BadInput, DuplicateArticle, UnknownArticle
 from corpus.fetching import AddressPolicy, public_only
 from corpus.ingest import Details
 from corpus.readers import ImportRow, RowError, article_size_problem, plural
-from corpus.records import Article, AuditEntry, Copy, NewArticle, StoredPassage, content_hash, normalise_url
+from corpus.records import Article, AuditEntry, Copy, Feed, NewArticle, StoredPassage, content_hash, normalise_url
 from index.answers import (
     CLAIM_COSINE,
     Answer,
@@ -43,6 +44,7 @@ from index.answers import (
     word_coverage,
 )
 from index.encoder import Encoder, SentenceTransformerEncoder
+from index.feeds import DEFAULT_FEED_POLL_MINUTES, FeedFollower, PollReport
 from index.followups import followup_query
 from index.gaps import GAP_LIMIT, GAP_SCAN, Gap, group_questions
 from index.parts import Parts
@@ -191,6 +193,7 @@ class Library:
         min_score: float = DEFAULT_MIN_SCORE,
         max_file_bytes: int = MAX_FILE_BYTES,
         address_policy: AddressPolicy = public_only,
+        feed_poll_minutes: float = DEFAULT_FEED_POLL_MINUTES,
     ) -> None:
         """Use ``parts``; the model loads when first needed."""
         self.parts = parts
@@ -205,6 +208,8 @@ class Library:
         self.min_score = min_score
         self.max_file_bytes = max_file_bytes
         self.address_policy = address_policy
+        self.feed_poll_minutes = feed_poll_minutes
+        self.feeds = FeedFollower(self)
         self._dates: tuple[int, frozenset[tuple[int, int]], date | None] = (-1, frozenset(), None)
 
     @classmethod
@@ -217,6 +222,7 @@ class Library:
         max_file_bytes: int = MAX_FILE_BYTES,
         address_policy: AddressPolicy = public_only,
         database_url: str | None = None,
+        feed_poll_minutes: float = DEFAULT_FEED_POLL_MINUTES,
     ) -> Library:
         """Open the data directory (creating it), with the built-in article the first time it is used.
 
@@ -232,6 +238,7 @@ class Library:
             min_score=min_score,
             max_file_bytes=max_file_bytes,
             address_policy=address_policy,
+            feed_poll_minutes=feed_poll_minutes,
         )
         try:
             indexed = library.store.index_near_copies()
@@ -504,6 +511,35 @@ class Library:
         # Passages added meanwhile, here or elsewhere, already carry embeddings: take the store's full set.
         self.vectors.reload()
         return len(rows)
+
+    # -- feeds ------------------------------------------------------------------------
+
+    def follow_feed(self, url: str, *, guild_id: int | None = None, added_by: str | None = None) -> Feed:
+        """Follow an RSS or Atom feed for a server (fetched and read once now, to refuse what is not a feed)."""
+        return self.feeds.follow(url, guild_id=guild_id, added_by=added_by, now=datetime.now(UTC))
+
+    def unfollow_feed(self, feed_id: int, *, guild_id: int | None = None, everywhere: bool = False) -> Feed:
+        """Stop following one of the server's feeds (any feed, ``everywhere``); its articles stay."""
+        return self.feeds.unfollow(feed_id, guild_id=guild_id, everywhere=everywhere)
+
+    def list_feeds(self, *, guild_id: int | None = None, everywhere: bool = False) -> list[Feed]:
+        """The feeds a server follows (every feed, ``everywhere``)."""
+        return self.feeds.list_feeds(guild_id=guild_id, everywhere=everywhere)
+
+    def poll_feeds(
+        self,
+        now: datetime | None = None,
+        *,
+        force: bool = False,
+        actor: str = "feed poller",
+        stop: threading.Event | None = None,
+    ) -> PollReport:
+        """Poll the feeds that are due (every feed, ``force``) once; each new entry is added like ``add URL``.
+
+        ``stop`` ends the poll after the entry in hand (the bot sets it when it shuts down).
+        """
+        every = timedelta(minutes=self.feed_poll_minutes)
+        return self.feeds.poll(now or datetime.now(UTC), every=every, force=force, actor=actor, stop=stop)
 
     # -- questions --------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ backend supplies the same four parts over one database.
 - the **lexical search** ranks passages by the question's words (BM25);
 - the **vector search** ranks passages by meaning, and answers from every change any process
   has committed (``catch_up``);
-- the **activity log** keeps the answers shown, votes on them and the audit log.
+- the **activity log** keeps the answers shown, votes on them and the audit log;
+- the **feed store** keeps the followed feeds, where their polling stands and which entries were seen.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from corpus.records import (
     AuditEntry,
     Changes,
     Copy,
+    Feed,
     NewArticle,
+    SeenEntry,
     StoredPassage,
     UnansweredQuestion,
 )
@@ -223,6 +226,60 @@ class ActivityLog(Protocol):
         """The latest question of a thread the bot started, or None for any other channel."""
 
 
+class FeedStore(Protocol):
+    """The followed feeds, where their polling stands, and every entry a poll has dealt with.
+
+    Times are ISO 8601 in UTC with seconds (``2024-05-01T10:00:00+00:00``), so they compare as text.
+    None of these changes the articles: the generation is not bumped.
+    """
+
+    def add_feed(
+        self, url: str, url_key: str, title: str | None, guild_id: int | None, added_by: str | None, now: str
+    ) -> int:
+        """Follow a feed, due at once; its id."""
+
+    def find_feed(self, url_key: str, guild_id: int | None) -> int | None:
+        """The feed of this server with this canonical URL."""
+
+    def get_feed(self, feed_id: int) -> Feed | None:
+        """One feed."""
+
+    def list_feeds(self, guild_id: int | None, *, everywhere: bool = False) -> list[Feed]:
+        """The feeds of one server (or every feed), oldest first."""
+
+    def remove_feed(self, feed_id: int) -> None:
+        """Stop following a feed and forget its entries (its articles stay)."""
+
+    def due_feeds(self, now: str) -> list[Feed]:
+        """The feeds whose next poll is due, the longest due first."""
+
+    def claim_feed(self, feed_id: int, now: str, until: str, *, force: bool = False) -> bool:
+        """Take a feed for one poll (due, or any with ``force``) by pushing its next poll to ``until``, atomically.
+
+        False when another poll took it first; a poll that dies lets the claim lapse at ``until``.
+        """
+
+    def finish_poll(
+        self,
+        feed_id: int,
+        *,
+        now: str,
+        next_poll_at: str,
+        failures: int,
+        error: str | None,
+        etag: str | None,
+        last_modified: str | None,
+        title: str | None,
+    ) -> None:
+        """Record how a poll ended and when the next is due."""
+
+    def seen_entries(self, feed_id: int, entry_ids: Sequence[str], links: Sequence[str]) -> list[SeenEntry]:
+        """The entries of this feed already dealt with that have one of these ids or canonical links."""
+
+    def mark_entry(self, feed_id: int, entry: SeenEntry, *, detail: str | None, now: str) -> None:
+        """Record what became of an entry (replacing an earlier try)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Parts:
     """One of each part, over one data set."""
@@ -231,3 +288,4 @@ class Parts:
     lexical: LexicalSearch
     vectors: VectorSearch
     activity: ActivityLog
+    feeds: FeedStore

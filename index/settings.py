@@ -20,6 +20,7 @@ from corpus.errors import BadInput
 from corpus.fetching import AddressPolicy, allow_all, public_only
 from corpus.readers import excerpt
 from index.encoder import DEFAULT_MODEL, PRECISIONS
+from index.feeds import DEFAULT_FEED_POLL_MINUTES, MIN_FEED_POLL_MINUTES
 from index.library import DEFAULT_MIN_SCORE, MAX_FILE_BYTES
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     #: Fetch from private and loopback addresses too (tests, or a bot inside your own network).
     allow_private_urls: bool = False
+    #: How often each followed feed is polled, in minutes (at least 15).
+    feed_poll_minutes: float = DEFAULT_FEED_POLL_MINUTES
 
     # -- the bot ------------------------------------------------------------------------
     #: The bot token from the Developer Portal; None when unset (the CLI then says how to set it).
@@ -144,6 +147,18 @@ class Settings(BaseSettings):
     @classmethod
     def _lag_report(cls, value: Any, info: ValidationInfo) -> float:
         return _seconds(value, info, zero=False)
+
+    @field_validator("feed_poll_minutes", mode="before")
+    @classmethod
+    def _feed_minutes(cls, value: Any, info: ValidationInfo) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or number < MIN_FEED_POLL_MINUTES:
+            least = f"at least {MIN_FEED_POLL_MINUTES:.0f}"
+            raise BadInput(f"{_name(info)} must be a number of minutes, {least}, not {excerpt(str(value))}")
+        return number
 
     @field_validator("max_file_bytes", mode="before")
     @classmethod

@@ -49,14 +49,15 @@ You can also mention me with a question, when the server's admins have enabled t
 Moderators (Manage Messages, or a moderator role):
 **/article add** `url` | `file` (.txt, .md, .html) | `text` — plus optional `title`, `source`, `date`, `replace`
 **/article remove** `article` · **/article list** · **/article show** `article`
+**/feed add** `url` — follow an RSS or Atom feed · **/feed list** · **/feed remove** `feed`
+**/index gaps** `days` — the questions nobody answered, grouped, most asked first
 React 📰 to a message with a link to add that article.
 
 Admins (Administrator, Manage Server, or an admin role):
 **/index rebuild** — re-embed every passage (questions keep being answered meanwhile)
 **/index stats** — articles, passages, model
 **/index audit** — who added, removed or rebuilt what, and when
-
-Moderators: **/index gaps** `days` — the questions nobody answered, grouped, most asked first"""
+**/channel** `mode` — in this channel: auto (every question, in a thread), mention (the default) or off"""
 
 
 class QuestionCooldown:

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from corpus.errors import StoreError
+from corpus.postgres.feeds import SCHEMA as FEEDS_SCHEMA
 
 #: The text search configuration passages and questions are split and stemmed with.
 TEXT_CONFIG = "bot_english"
@@ -225,7 +226,7 @@ INSERT INTO meta VALUES ('generation', '0') ON CONFLICT DO NOTHING;
 #: How many candidates an HNSW search keeps (pgvector's default is 40; the bot asks for 50 and more).
 EF_SEARCH = 200
 #: Tables whose identity sequences must follow ids copied in by `migrate`.
-IDENTITIES = ("articles", "passages", "answers", "audit", "article_copies")
+IDENTITIES = ("articles", "passages", "answers", "audit", "article_copies", "feeds")
 #: The setting the core stores once a new database has its built-in article (index/library.py).
 FIRST_USE_DONE = "builtin_added"
 #: Held, for its session, by the one process preparing a new database until FIRST_USE_DONE is set:
@@ -250,7 +251,7 @@ class PgDatabase:
             with self.connection.transaction():
                 # One process at a time creates the schema; the others wait and find it there.
                 self.connection.execute("SELECT pg_advisory_xact_lock(727274)")
-                self.connection.execute(SCHEMA)  # type: ignore[arg-type]  # a constant
+                self.connection.execute(SCHEMA + FEEDS_SCHEMA)  # type: ignore[arg-type]  # a constant
                 self.connection.execute(
                     "INSERT INTO meta VALUES ('lineage', %s) ON CONFLICT DO NOTHING", (uuid.uuid4().hex,)
                 )

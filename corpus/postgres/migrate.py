@@ -1,8 +1,8 @@
 """Copy the embedded SQLite database into an empty PostgreSQL one, embeddings included (nothing is re-embedded).
 
-Everything is copied in one transaction with the ids it had, so article numbers, logged answers
-and votes keep meaning the same; the lexical index is made by the database's own triggers as
-the passages go in. Afterwards the articles, passages and embeddings are counted on both sides.
+Everything is copied in one transaction with the ids it had, so article numbers, logged answers,
+votes and followed feeds keep meaning the same; the lexical index is made by the database's own
+triggers as the passages go in. Afterwards the articles, passages and embeddings are counted on both sides.
 """
 
 from __future__ import annotations
@@ -22,6 +22,15 @@ from corpus.postgres.vectors import ensure_hnsw_index
 #: The wire-copy band hashes are made afresh by the PostgreSQL store when it is first opened.
 _OWN_META = {"generation", "lineage", "log_floor", "nearcopy_scheme"}
 _BATCH = 500
+FEED_COLUMNS = (
+    "id, url, url_key, title, guild_id, added_by, added_at, next_poll_at, last_polled_at, etag, last_modified,"
+    " failures, last_error"
+)
+ENTRY_COLUMNS = "feed_id, entry_id, link, outcome, article_id, attempts, detail, seen_at"
+
+
+def _slots(n: int) -> str:
+    return ", ".join(["%s"] * n)
 
 
 def _rows(source: sqlite3.Connection, sql: str) -> Iterator[list[tuple]]:
@@ -117,6 +126,11 @@ def migrate(database: Path, url: str) -> list[str]:
                 if source.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (settings_table,)).fetchone():
                     for rows in _rows(source, f"SELECT {selected} FROM {settings_table}"):
                         cur.executemany(f"INSERT INTO {settings_table} VALUES (%s, %s, %s, %s, %s)", rows)
+            if source.execute("SELECT 1 FROM sqlite_master WHERE name = 'feeds'").fetchone():
+                for batch in _rows(source, f"SELECT {FEED_COLUMNS} FROM feeds ORDER BY id"):
+                    cur.executemany(f"INSERT INTO feeds ({FEED_COLUMNS}) VALUES ({_slots(13)})", batch)
+                for batch in _rows(source, f"SELECT {ENTRY_COLUMNS} FROM feed_entries"):
+                    cur.executemany(f"INSERT INTO feed_entries ({ENTRY_COLUMNS}) VALUES ({_slots(8)})", batch)
             for table in IDENTITIES:  # new rows continue after the copied ids
                 cur.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"

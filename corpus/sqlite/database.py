@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from corpus.errors import StoreError
+from corpus.sqlite.feeds import SCHEMA as FEEDS_SCHEMA
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -198,7 +199,7 @@ class Database:
             had_fts = bool(
                 self.connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'passages_fts'").fetchall()
             )
-            self.connection.executescript(SCHEMA)
+            self.connection.executescript(SCHEMA + FEEDS_SCHEMA)
             columns = {r[1] for r in self.connection.execute("PRAGMA table_info(embeddings)")}
             if "sentences" not in columns:  # a database from before sentence vectors; `rebuild` fills them
                 self.connection.execute("ALTER TABLE embeddings ADD COLUMN sentences BLOB")
