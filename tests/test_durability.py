@@ -4,7 +4,7 @@ The same rounds run on both backends: the SQLite file with its FAISS index in th
 and a real PostgreSQL + pgvector named by ``DATABASE_URL`` in every child's environment (there the
 data directory holds nothing, and the truth is read from the database with psycopg).
 
-`KILLS` sets how many kills to land on each backend (30 each in CI, so 60 in all; a longer run:
+`KILLS` sets how many kills to land on each backend (25 each in CI, so 50 in all; a longer run:
 `KILLS=300 pytest tests/test_durability.py -s`).
 """
 
