@@ -204,7 +204,7 @@ def test_ask_answers_seed_question(any_bot: Bot) -> None:
     assert embed["title"] == "who did Ratcliffe blame?"
     assert "Washington accuses Tehran, Moscow" in embed_text(answer) and "articles" in embed["footer"]["text"]
     buttons = [c for row in answer.body["components"] for c in row["components"]]
-    assert [b.get("label") or b["emoji"]["name"] for b in buttons] == ["More sources", "👍", "👎"]
+    assert [b.get("label") or b["emoji"]["name"] for b in buttons] == ["More sources", "👍", "👎", "Thread"]
     within_limits(answer)
 
 
