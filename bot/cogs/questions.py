@@ -223,9 +223,13 @@ class OpenThread(discord.ui.DynamicItem[discord.ui.Button], template=r"answer:(?
             await interaction.response.send_message(f"The thread is <#{message.id}>.", ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        question = await bot.core.open_thread(
-            self.answer_id, message.id, guild_id=interaction.guild_id, channel_id=interaction.channel_id
-        )
+        try:
+            question = await bot.core.open_thread(
+                self.answer_id, message.id, guild_id=interaction.guild_id, channel_id=interaction.channel_id
+            )
+        except BadInput as exc:
+            await interaction.followup.send(message_text(escape_text(f"{exc}.")), ephemeral=True)
+            return
         thread = await message.create_thread(name=shorten(question, THREAD_NAME_LIMIT), auto_archive_duration=1440)
         await interaction.followup.send(
             f"Opened <#{thread.id}>: ask follow-ups there, no mention needed.", ephemeral=True

@@ -63,7 +63,12 @@ def test_vote_naming_another_servers_answer_is_refused(bot: Bot) -> None:
 def test_ids_past_sqlites_integers_are_unknown_not_errors(bot: Bot) -> None:
     """Buttons, /article show and /article remove naming an id of 2^63 or more say it is unknown, privately."""
     _, answer = bot.ask(bot.a, "who did Ratcliffe blame?")
-    for custom_id in (f"answer:{TOO_BIG}:up", f"answer:{TOO_BIG}:more", f"answer:{10**40}:down"):
+    for custom_id in (
+        f"answer:{TOO_BIG}:up",
+        f"answer:{TOO_BIG}:more",
+        f"answer:{10**40}:down",
+        f"answer:{TOO_BIG}:thread",
+    ):
         reply = private_text(
             bot, bot.discord.press(bot.a, bot.member(bot.a), with_button(answer, custom_id), custom_id)
         )
