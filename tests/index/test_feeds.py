@@ -231,3 +231,31 @@ def test_migrate_carries_feeds_and_their_seen_entries(
     finally:
         moved.close()
         library.store = moved.store  # the fixture closes it again: harmless
+
+
+def test_a_syndicated_copy_in_another_outlets_feed_is_merged_not_stored_again(library: Library, site: FeedSite) -> None:
+    """The same story in a second outlet's feed (its own byline and closing line) is stored once, "also published by" it."""
+    from dataclasses import replace
+
+    library.address_policy = allow_all
+    original = STORIES[0]
+    copy = replace(
+        original,
+        slug="wire-copy",
+        title="Hand count checks Ashford's scanners",
+        paragraphs=(
+            "By Dana Ruiz, Valley Courier",
+            *original.paragraphs,
+            "(Reporting by Dana Ruiz; Editing by Sam Ortiz)",
+        ),
+        site="Valley Courier",
+    )
+    ledger = Item(site.page("/news/ashford.html", original), original.title, "ledger-1", original.published)
+    courier = Item(site.page("/courier/hand-count.html", copy), copy.title, "courier-1", copy.published)
+    library.follow_feed(site.feed("/ledger.xml", rss([ledger])), guild_id=GUILD)
+    library.follow_feed(site.feed("/courier.xml", rss([courier])), guild_id=GUILD)
+    polls = library.poll_feeds(NOW).polls
+    assert sum(len(p.added) for p in polls) == 2  # the copy is reported, as a merge into the first
+    assert [a.title for a in library.list_articles(guild_id=GUILD) if a.guild_id == GUILD] == [original.title]
+    answer = library.ask("how many ballots did ashford count by hand", guild_id=GUILD)
+    assert answer.answered and answer.quotes[0].also_published == ("Valley Courier",)
