@@ -276,23 +276,23 @@ def test_moderator_adds_by_url_and_html_file(bot: Bot) -> None:
 
 def test_a_moderators_news_reaction_adds_the_linked_article(bot: Bot) -> None:
     """📰 from a moderator on a message with a link adds the page for the server and says so; a member's does nothing."""
-    from tests.corpus.test_fetching import ARTICLE_HTML
+    from tests.corpus.feed_site import STORIES, article_html
 
-    url = bot.discord.add_page("nevada.html", ARTICLE_HTML.replace("Georgia", "Nevada"))
+    url = bot.discord.add_page("ashford.html", article_html(STORIES[0]))  # no near copy of another test's page
     shared = bot.discord.message(bot.a, bot.member(bot.a), f"worth a read <{url}>")
     started = time.monotonic()
     bot.discord.react(bot.a, bot.member(bot.a), shared, "📰")  # a member's reaction: ignored
     bot.discord.react(bot.a, bot.moderator(bot.a), shared, "👍")  # another emoji: ignored
     bot.discord.react(bot.a, bot.moderator(bot.a), shared, "📰")
     reply = bot.discord.posted_in(bot.a.channel_id, after=started)
-    assert reply.body["content"].startswith("Added article #") and "Nevada to replace" in reply.body["content"]
+    assert reply.body["content"].startswith("Added article #") and STORIES[0].title in reply.body["content"]
     assert int(reply.body["message_reference"]["message_id"]) == shared.id
     assert reply.body["allowed_mentions"]["parse"] == [] and not reply.body["allowed_mentions"]["replied_user"]
     assert len([c for c in bot.discord.calls if c.path.endswith("/messages") and c.at >= started]) == 1
-    _, answer = bot.ask(bot.a, "what do critics say about nevada's new voting machines")
-    assert "Nevada" in embed_text(answer)
-    _, elsewhere = bot.ask(bot.b, "what do critics say about nevada's new voting machines")
-    assert "Nevada to replace" not in embed_text(elsewhere)
+    _, answer = bot.ask(bot.a, "how many ballots did ashford count by hand")
+    assert "4,212 paper ballots" in embed_text(answer)
+    _, elsewhere = bot.ask(bot.b, "how many ballots did ashford count by hand")
+    assert "4,212 paper ballots" not in embed_text(elsewhere)
     later = time.monotonic()
     bot.discord.react(bot.a, bot.moderator(bot.a), shared, "📰")
     again = bot.discord.posted_in(bot.a.channel_id, after=later)
@@ -537,7 +537,12 @@ def test_mention_is_answered_as_a_reply(bot: Bot) -> None:
     sent = bot.discord.mention(bot.a, bot.member(bot.a), "who did Ratcliffe blame?")
     reply = bot.discord.wait_for(
         lambda calls: next(
-            (c for c in calls if c.path == f"/channels/{sent.channel_id}/messages" and c.body.get("message_reference")),
+            (
+                c
+                for c in calls
+                if c.path == f"/channels/{sent.channel_id}/messages"
+                and int((c.body.get("message_reference") or {}).get("message_id", 0)) == sent.id
+            ),
             None,
         )
     )
