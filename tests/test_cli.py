@@ -162,6 +162,9 @@ def test_ask_many_questions_from_stdin_as_json(store: Store) -> None:
         "url",
         "published",
         "score",
+        "also_published",
+        "independent_outlets",
+        "single_outlet",
     }
     assert second == {
         "question": "how do I bake sourdough bread",

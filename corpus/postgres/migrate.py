@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from corpus import nearcopy
 from corpus.errors import StoreError
 from corpus.postgres.articles import vector_text
 from corpus.postgres.database import IDENTITIES, PgDatabase
@@ -113,6 +114,15 @@ def migrate(database: Path, url: str) -> list[str]:
                         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                         batch,
                     )
+            scheme = source.execute("SELECT value FROM meta WHERE key = 'nearcopy_scheme'").fetchone()
+            if scheme is not None and scheme[0] == nearcopy.SCHEME:  # the same band hashes: copy, don't recompute
+                for batch in _rows(source, "SELECT band, hash, article_id FROM article_bands"):
+                    cur.executemany("INSERT INTO article_bands (band, hash, article_id) VALUES (%s, %s, %s)", batch)
+                cur.execute(
+                    "INSERT INTO meta VALUES ('nearcopy_scheme', %s)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (nearcopy.SCHEME,),
+                )
             for batch in _rows(source, "SELECT id, guild_id, user_id, question, passage_ids, asked_at FROM answers"):
                 cur.executemany("INSERT INTO answers VALUES (%s, %s, %s, %s, %s, %s)", batch)
             for batch in _rows(source, "SELECT answer_id, user_id, vote, voted_at FROM votes"):
