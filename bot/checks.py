@@ -54,7 +54,7 @@ def answers_here() -> Callable[[T], T]:
         bot: NewsBot = interaction.client  # type: ignore[assignment]
         if interaction.guild_id is None or interaction.channel_id is None:
             return True
-        if await bot.core.channel_mode(interaction.channel_id) != "off":
+        if bot.core.channel_mode(interaction.channel_id) != "off":
             return True
         modes = await bot.core.channel_modes(guild_id=interaction.guild_id)
         raise SilentHere(sorted(channel for channel, mode in modes.items() if mode != "off"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -21,11 +22,15 @@ from corpus.records import Article, AuditEntry, Feed, StoredPassage
 from index.answers import Answer
 from index.feeds import PollReport
 from index.gaps import Gap
-from index.library import AddedArticle, Library, Progress, Stats
+from index.library import DEFAULT_CHANNEL_MODE, AddedArticle, Library, Progress, Stats
 from index.timeline import Timeline
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+#: How old this process's copy of the channel modes may grow before it is read again (seconds).
+MODES_TTL_S = 30.0
 
 
 class AsyncLibrary:
@@ -37,6 +42,9 @@ class AsyncLibrary:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="core")
         # Feed polls run for minutes: on a thread of their own, so questions keep every worker.
         self._feed_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeds")
+        self._modes: dict[int, str] = {}  # channel id -> mode, as last read (see channel_mode)
+        self._modes_read_at = float("-inf")
+        self._modes_refresh: asyncio.Task[None] | None = None
         self._stop_polling = threading.Event()
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -53,6 +61,7 @@ class AsyncLibrary:
     async def warm_up(self) -> Stats:
         """Load the model and the index before the first question arrives."""
         await self._run(self.library.encoder.encode, ["warm up"])
+        await self.refresh_channel_modes()
         return await self._run(self.library.stats)
 
     async def ask(self, question: str, *, guild_id: int | None, k: int = 3, previous: str | None = None) -> Answer:
@@ -68,12 +77,27 @@ class AsyncLibrary:
         return await self._run(self.library.gaps, guild_id=guild_id, days=days)
 
     async def set_channel_mode(self, *, guild_id: int, channel_id: int, mode: str, actor: str) -> None:
-        """Set how the bot listens in a channel."""
+        """Set how the bot listens in a channel (this process's copy of the modes follows at once)."""
         await self._run(self.library.set_channel_mode, guild_id=guild_id, channel_id=channel_id, mode=mode, actor=actor)
+        self._modes[channel_id] = mode
 
-    async def channel_mode(self, channel_id: int) -> str:
-        """How the bot listens in a channel."""
-        return await self._run(self.library.channel_mode, channel_id)
+    def channel_mode(self, channel_id: int) -> str:
+        """How the bot listens in a channel, from this process's copy of the modes: it never waits.
+
+        A question's acknowledgement depends on it, and the worker threads may be busy with a
+        rebuild. The copy is refreshed in the background once it is MODES_TTL_S old, so a change
+        made by another process (a shard, the CLI) is seen within that time.
+        """
+        stale = time.monotonic() - self._modes_read_at > MODES_TTL_S
+        if stale and (self._modes_refresh is None or self._modes_refresh.done()):
+            self._modes_refresh = asyncio.get_running_loop().create_task(self.refresh_channel_modes())
+        return self._modes.get(channel_id, DEFAULT_CHANNEL_MODE)
+
+    async def refresh_channel_modes(self) -> None:
+        """Read every channel's mode into this process's copy."""
+        read_at = time.monotonic()
+        self._modes = await self._run(self.library.channel_modes, guild_id=None)
+        self._modes_read_at = read_at
 
     async def channel_modes(self, *, guild_id: int) -> dict[int, str]:
         """The modes set in a server, by channel."""

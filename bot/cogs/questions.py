@@ -329,7 +329,7 @@ class Questions(commands.Cog):
         if previous is None:
             if not question or not (mentioned or looks_like_a_question(question)):
                 return  # most chatter never costs a database read
-            mode = await self.bot.core.channel_mode(message.channel.id) if guild_id is not None else "mention"
+            mode = self.bot.core.channel_mode(message.channel.id) if guild_id is not None else "mention"
             if mode == "off" or not (mentioned or mode == "auto"):
                 return
         if not question or self._throttled(message):

@@ -125,3 +125,28 @@ def test_warm_up_loads_the_model_and_reports_the_articles(library: Library) -> N
     stats = asyncio.run(AsyncLibrary(library).warm_up())
     assert stats.articles == 1 and stats.passages == library.stats().passages
     assert library.encoder.encoded == encoded + 1  # type: ignore[attr-defined]
+
+
+def test_channel_modes_are_read_without_waiting_and_follow_other_processes(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mode set here is seen at once; one set by another process is seen once the copy is older than its TTL."""
+    import bot.core
+
+    async def scenario() -> list[str]:
+        core = AsyncLibrary(library)
+        await core.warm_up()
+        seen = [core.channel_mode(7)]
+        await core.set_channel_mode(guild_id=1, channel_id=7, mode="auto", actor="admin")
+        seen.append(core.channel_mode(7))
+        library.set_channel_mode(guild_id=1, channel_id=7, mode="off", actor="cli")  # as another process would
+        seen.append(core.channel_mode(7))  # still the copy: the TTL has not passed
+        monkeypatch.setattr(bot.core, "MODES_TTL_S", 0.0)
+        core.channel_mode(7)  # starts a refresh in the background
+        assert core._modes_refresh is not None
+        await core._modes_refresh
+        seen.append(core.channel_mode(7))
+        core._pool.shutdown(wait=True)
+        return seen
+
+    assert asyncio.run(scenario()) == ["mention", "auto", "auto", "off"]
