@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from corpus.errors import StoreError
 from corpus.ingest import Details
 from corpus.records import Article, AuditEntry, Feed, StoredPassage
 from index.answers import Answer
@@ -28,6 +30,8 @@ from index.timeline import Timeline
 P = ParamSpec("P")
 T = TypeVar("T")
 
+
+log = logging.getLogger("bot")
 
 #: How old this process's copy of the channel modes may grow before it is read again (seconds).
 MODES_TTL_S = 30.0
@@ -96,7 +100,13 @@ class AsyncLibrary:
     async def refresh_channel_modes(self) -> None:
         """Read every channel's mode into this process's copy."""
         read_at = time.monotonic()
-        self._modes = await self._run(self.library.channel_modes, guild_id=None)
+        try:
+            self._modes = await self._run(self.library.channel_modes, guild_id=None)
+        except RuntimeError:  # the workers were shut down: the bot is stopping, the old copy will do
+            return
+        except StoreError as exc:  # the database did not answer: keep the old copy, try again next time
+            log.warning("could not read the channel modes: %s", exc)
+            return
         self._modes_read_at = read_at
 
     async def channel_modes(self, *, guild_id: int) -> dict[int, str]:
