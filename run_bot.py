@@ -22,9 +22,8 @@ from dotenv import load_dotenv
 
 from corpus.errors import BadInput, StoreError
 from corpus.readers import MAX_QUESTION_BYTES, plural, read_import_file, read_stream, read_text
+from corpus.records import CHANNEL_MODES
 from index.timeline import TIMELINE_LIMIT
-
-CHANNEL_MODES = ("auto", "mention", "off")  # index/library.py's; repeated so --help needs no model
 
 if TYPE_CHECKING:  # the model and the index load only for the commands that need them
     from index.encoder import SentenceTransformerEncoder

@@ -20,11 +20,11 @@ from typing import ParamSpec, TypeVar
 
 from corpus.errors import StoreError
 from corpus.ingest import Details
-from corpus.records import Article, AuditEntry, Feed, StoredPassage
+from corpus.records import DEFAULT_CHANNEL_MODE, Article, AuditEntry, Feed, StoredPassage
 from index.answers import Answer
 from index.feeds import PollReport
 from index.gaps import Gap
-from index.library import DEFAULT_CHANNEL_MODE, AddedArticle, Library, Progress, Stats
+from index.library import AddedArticle, Library, Progress, Stats
 from index.timeline import Timeline
 
 P = ParamSpec("P")

@@ -130,6 +130,10 @@ class UnansweredQuestion:
     refused: bool
 
 
+#: How the bot may listen in a channel: answer every question (in a thread), only mentions, or not at all.
+CHANNEL_MODES = ("auto", "mention", "off")
+DEFAULT_CHANNEL_MODE = "mention"
+
 #: Which logged answers (``a``) were unanswered, in the SQL both backends speak: none shown, or net 👎.
 UNANSWERED = "(a.passage_ids = '[]' OR (SELECT COALESCE(SUM(v.vote), 0) FROM votes v WHERE v.answer_id = a.id) < 0)"
 

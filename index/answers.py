@@ -60,6 +60,14 @@ class Quote:
         }
 
 
+def refusal_sentence(missing: list[str], what: str) -> str:
+    """Why nothing is quoted: the words no article mentions when that is clear, else that ``what`` is not covered."""
+    if missing:
+        words = " or ".join(f"“{w}”" for w in missing[:3])
+        return f"No article I know mentions {words}."
+    return f"The articles I know do not cover this {what}."
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """The quotes that answer a question, or ``answered=False`` when the articles do not cover it."""
@@ -72,10 +80,7 @@ class Answer:
     @property
     def refusal(self) -> str:
         """The sentence a refused question gets, naming what no article mentions when that is clear."""
-        if self.missing:
-            words = " or ".join(f"“{w}”" for w in self.missing[:3])
-            return f"No article I know mentions {words}."
-        return "The articles I know do not cover this question."
+        return refusal_sentence(self.missing, "question")
 
     def to_json(self) -> dict[str, object]:
         """The answer as the CLI's ``--json`` prints it."""

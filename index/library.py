@@ -28,7 +28,18 @@ from corpus.errors import BadInput, DuplicateArticle, UnknownArticle
 from corpus.fetching import AddressPolicy, public_only
 from corpus.ingest import Details
 from corpus.readers import ImportRow, RowError, article_size_problem, plural
-from corpus.records import Article, AuditEntry, Copy, Feed, NewArticle, StoredPassage, content_hash, normalise_url
+from corpus.records import (
+    CHANNEL_MODES,
+    DEFAULT_CHANNEL_MODE,
+    Article,
+    AuditEntry,
+    Copy,
+    Feed,
+    NewArticle,
+    StoredPassage,
+    content_hash,
+    normalise_url,
+)
 from index.answers import (
     CLAIM_COSINE,
     Answer,
@@ -79,9 +90,6 @@ LATEST_WEIGHT = 0.5
 #: "Newest" is judged among this many of the best candidates.
 LATEST_DEPTH = 20
 _EPOCH = date(1970, 1, 1)
-#: How the bot may listen in a channel: answer every question (in a thread), only mentions, or not at all.
-CHANNEL_MODES = ("auto", "mention", "off")
-DEFAULT_CHANNEL_MODE = "mention"
 #: How many candidates each method contributes before fusion.
 CANDIDATES = 50
 #: The largest file ``add FILE``, ``add -`` and an upload may be, unless the settings say otherwise.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from index.answers import Quote
+from index.answers import Quote, refusal_sentence
 from index.questions import published_date
 
 #: At most this many articles make a timeline (Discord shows them in pages).
@@ -27,10 +27,7 @@ class Timeline:
     @property
     def refusal(self) -> str:
         """What an empty timeline says, naming what no article mentions when that is clear."""
-        if self.missing:
-            words = " or ".join(f"“{w}”" for w in self.missing[:3])
-            return f"No article I know mentions {words}."
-        return "The articles I know do not cover this topic."
+        return refusal_sentence(self.missing, "topic")
 
     def to_json(self) -> dict[str, object]:
         """The timeline as the CLI's ``--json`` prints it."""
