@@ -50,7 +50,7 @@ def load(half: str) -> dict:
 def baselines(library: Library, question: str) -> dict[str, list[str]]:
     """The three best passage texts by BM25, by dense cosine and by their reciprocal-rank fusion."""
     query = library.encoder.encode([question])[0]
-    lexical = [pid for pid, _ in library.lexical.ranking(question, 50)]
+    lexical = [pid for pid, _ in library.lexical.search(question, 50, None)]
     dense = [pid for pid, _ in library.vectors.search(query, 50, None)]
     fused: dict[int, float] = defaultdict(float)
     for ranking in (lexical, dense):

@@ -146,9 +146,6 @@ class ArticleStore(Protocol):
 class LexicalSearch(Protocol):
     """Passages ranked by the question's words."""
 
-    def ranking(self, question: str, k: int) -> list[tuple[int, float]]:
-        """The ``k`` best (passage id, BM25) of every server, best first."""
-
     def search(self, question: str, k: int, guild_id: int | None) -> list[tuple[int, float]]:
         """The ``k`` best (passage id, BM25) that ``guild_id`` may see, best first."""
 

@@ -331,11 +331,11 @@ def check_consistent(
             assert any(q.article_id == article_id for q in answer.quotes), f"#{article_id} is not quotable"
         for article_id, article in ledger.removed.items():
             assert article_id not in articles, f"acknowledged remove #{article_id} came back"
-            assert not library.lexical.ranking(article.name, 5), f"{article.name} is still in a passage"
+            assert not library.lexical.search(article.name, 5, None), f"{article.name} is still in a passage"
         assert ledger.imported <= hashes, "an acknowledged import's article is missing"
         # No stored passage holds a word of the question (nor a near spelling): only FAISS can find an answer.
         assert library.spelled(MEANING_QUESTION) == MEANING_QUESTION
-        assert not library.lexical.ranking(MEANING_QUESTION, 5)
+        assert not library.lexical.search(MEANING_QUESTION, 5, None)
         query = encoder.encode([MEANING_QUESTION])[0]
         found = library.candidates(library.spelled(MEANING_QUESTION), query, raccoons + 3, None)
         for article_id, article in ledger.live.items():

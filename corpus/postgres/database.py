@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 
+from corpus.bm25 import impact
 from corpus.errors import StoreError
 from corpus.postgres.feeds import SCHEMA as FEEDS_SCHEMA
 
@@ -98,6 +99,19 @@ CREATE TABLE IF NOT EXISTS passage_terms (
     PRIMARY KEY (term, passage_id)
 );
 CREATE INDEX IF NOT EXISTS passage_terms_passage ON passage_terms(passage_id);
+-- Each term's list, per server (scope 0: the global articles), in the order of the term's BM25
+-- weight (corpus/bm25.py), so a question reads only the heads of its terms' lists.
+ALTER TABLE passage_terms ADD COLUMN IF NOT EXISTS scope bigint,
+    ADD COLUMN IF NOT EXISTS length integer, ADD COLUMN IF NOT EXISTS impact real;
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM meta WHERE key = 'terms_listed') THEN  -- a database from before the lists
+        UPDATE passage_terms pt SET scope = coalesce(p.guild_id, 0), length = p.length,
+            impact = {impact("pt.tf", "p.length")} FROM passages p WHERE p.id = pt.passage_id;
+        INSERT INTO meta VALUES ('terms_listed', '1');
+    END IF;
+END $$;
+CREATE INDEX IF NOT EXISTS passage_terms_lists
+    ON passage_terms(term, scope, impact DESC) INCLUDE (passage_id, tf, length);
 CREATE TABLE IF NOT EXISTS vocabulary (   -- every term with how many passages hold it (its FTS5 "doc")
     term text PRIMARY KEY COLLATE "C",
     docs integer NOT NULL
@@ -110,8 +124,10 @@ CREATE TABLE IF NOT EXISTS lexical_totals (
 INSERT INTO lexical_totals VALUES (true, 0, 0) ON CONFLICT DO NOTHING;
 CREATE OR REPLACE FUNCTION passages_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO passage_terms (term, passage_id, tf)
-        SELECT t.lexeme, n.id, cardinality(t.positions) FROM added n, unnest(bot_terms(n.text)) t;
+    INSERT INTO passage_terms (term, passage_id, tf, scope, length, impact)
+        SELECT t.lexeme, n.id, cardinality(t.positions), coalesce(n.guild_id, 0), n.length,
+               {impact("cardinality(t.positions)", "n.length")}
+        FROM added n, unnest(bot_terms(n.text)) t;
     UPDATE lexical_totals SET passages = passages + s.n, tokens = tokens + s.t
         FROM (SELECT count(*) AS n, coalesce(sum(length), 0) AS t FROM added) s;
     RETURN NULL;

@@ -1,10 +1,10 @@
 """The server lexical search: BM25 computed in SQL from the terms the database keeps, spelling fixes from them.
 
 PostgreSQL's own ``ts_rank`` is not BM25, so the ranking is FTS5's ``bm25()`` written out
-(k1 = 1.2, b = 0.75, idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6) over the tables the
-database keeps current in each change's transaction (see database.py): ``passage_terms`` (tf),
-``vocabulary`` (n), ``passages.length`` and ``lexical_totals`` (N and the average length). As in
-FTS5, every question word is its own OR-ed phrase, so two words with one stem count twice.
+(corpus/bm25.py) over the tables the database keeps current in each change's transaction (see
+database.py): the heads of the question terms' lists in ``passage_terms`` (tf, length, in impact
+order per server scope), ``vocabulary`` (n) and ``lexical_totals`` (N and the average length). As
+in FTS5, every question word is its own OR-ed phrase, so two words with one stem count twice.
 
 The spelling fixes and missing words follow :class:`corpus.sqlite.lexical.Fts5Search` step by
 step, with ``vocabulary`` (stemmed terms and how many passages hold each) in place of fts5vocab
@@ -16,28 +16,36 @@ from __future__ import annotations
 
 import re
 
+from corpus import bm25
 from corpus.postgres.database import PgDatabase
 from corpus.sqlite.lexical import SPELLING_MIN, STOP_WORDS, allowed_edits, closest_term, typing_slips
 
 _QUERY_WORD = re.compile(r"\w+", re.UNICODE)
-K1, B = 1.2, 0.75
 
+_SCORE = "{w} * {tf} * %(k1_1)s / ({tf} + %(k1)s * (%(one_b)s + %(b)s * {length} / totals.avgdl))"
 _BM25 = f"""
 WITH q AS (
     SELECT term, weight FROM unnest(%(terms)s::text[], %(weights)s::int[]) AS x(term, weight)
 ), totals AS (
     SELECT passages::float8 AS n, greatest(tokens, 1)::float8 / greatest(passages, 1) AS avgdl FROM lexical_totals
 ), idf AS (
-    SELECT q.term, q.weight, greatest(ln((totals.n - v.docs + 0.5) / (v.docs + 0.5)), 1e-6) AS idf
+    SELECT q.term, q.weight * greatest(ln((totals.n - v.docs + 0.5) / (v.docs + 0.5)), 1e-6) AS w
     FROM q JOIN vocabulary v ON v.term = q.term, totals
+), heads AS (  -- the first LIST_DEPTH passages of each term's list, per scope, summed
+    SELECT l.passage_id, SUM({_SCORE.format(w="idf.w", tf="l.tf", length="l.length")}) AS s
+    FROM idf CROSS JOIN unnest(%(scopes)s::bigint[]) AS sc(scope) CROSS JOIN totals
+    CROSS JOIN LATERAL (
+        SELECT pt.passage_id, pt.tf, pt.length FROM passage_terms pt
+        WHERE pt.term = idf.term AND pt.scope = sc.scope ORDER BY pt.impact DESC LIMIT %(depth)s
+    ) l
+    GROUP BY l.passage_id
+    ORDER BY s DESC, l.passage_id
+    LIMIT %(rescore)s
 )
-SELECT pt.passage_id,
-       SUM(idf.weight * idf.idf * pt.tf * {K1 + 1}
-           / (pt.tf + {K1} * ({1 - B} + {B} * p.length / totals.avgdl))) AS score
-FROM idf JOIN passage_terms pt ON pt.term = idf.term JOIN passages p ON p.id = pt.passage_id, totals
-WHERE {{visible}}
-GROUP BY pt.passage_id
-ORDER BY score DESC, pt.passage_id
+SELECT h.passage_id, SUM({_SCORE.format(w="idf.w", tf="pt.tf", length="pt.length")}) AS score
+FROM heads h JOIN passage_terms pt ON pt.passage_id = h.passage_id JOIN idf ON idf.term = pt.term, totals
+GROUP BY h.passage_id
+ORDER BY score DESC, h.passage_id
 LIMIT %(k)s
 """
 
@@ -70,26 +78,30 @@ class PgLexicalSearch:
             stems[int(n) - 1].append(str(lexeme))
         return stems
 
-    def _bm25(self, question: str, k: int, visible: str, guild_id: int | None) -> list[tuple[int, float]]:
+    def search(self, question: str, k: int, guild_id: int | None) -> list[tuple[int, float]]:
+        """The ``k`` passages visible to ``guild_id`` that best match the question's words (BM25), best first."""
         weights: dict[str, int] = {}
         for terms in self._stems(content_words(question)):
             for term in dict.fromkeys(terms):
                 weights[term] = weights.get(term, 0) + 1
-        if not weights:
+        if not weights or k <= 0:
             return []
         rows = self.db.query(
-            _BM25.format(visible=visible),
-            {"terms": list(weights), "weights": list(weights.values()), "k": k, "guild": guild_id},
+            _BM25,
+            {
+                "terms": list(weights),
+                "weights": list(weights.values()),
+                "scopes": [0] if guild_id is None else [0, guild_id],
+                "depth": bm25.LIST_DEPTH,
+                "rescore": bm25.RESCORE * k,
+                "k": k,
+                "k1": bm25.K1,
+                "k1_1": bm25.K1 + 1,
+                "b": bm25.B,
+                "one_b": 1 - bm25.B,
+            },
         )
         return [(int(i), float(score)) for i, score in rows]
-
-    def ranking(self, question: str, k: int) -> list[tuple[int, float]]:
-        """The ``k`` passages of every server that best match the question's words (BM25), best first."""
-        return self._bm25(question, k, "true", None)
-
-    def search(self, question: str, k: int, guild_id: int | None) -> list[tuple[int, float]]:
-        """The ``k`` passages visible to ``guild_id`` that best match the question's words (BM25), best first."""
-        return self._bm25(question, k, "(p.guild_id IS NULL OR p.guild_id = %(guild)s)", guild_id)
 
     def _held(self, word: str) -> bool:
         """Whether some passage holds ``word`` (every term it becomes)."""

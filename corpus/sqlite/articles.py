@@ -21,7 +21,7 @@ from corpus.records import (
     content_hash,
     normalise_url,
 )
-from corpus.sqlite.database import COPY_VISIBLE, VISIBLE, Database, visible_ids
+from corpus.sqlite.database import COPY_VISIBLE, VISIBLE, Database, index_terms, visible_ids
 
 #: The change log keeps about this many rows; a process further behind reloads every embedding.
 LOG_ROWS = 200_000
@@ -224,6 +224,7 @@ class SqliteArticleStore:
                 (cur.lastrowid, model, len(vector), _blob(vector), None if sentences is None else _blob(sentences)),
             )
             passage_ids.append(int(cur.lastrowid or 0))
+        index_terms(db, passage_ids)
         return passage_ids
 
     def replace_article(self, article_id: int, rows: ArticleRows, model: str) -> tuple[list[int], list[int]]:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from corpus.bm25 import impact
 from corpus.errors import StoreError
 from corpus.sqlite.feeds import SCHEMA as FEEDS_SCHEMA
 
@@ -61,6 +62,42 @@ CREATE TRIGGER IF NOT EXISTS passages_fts_insert AFTER INSERT ON passages BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS passages_fts_delete AFTER DELETE ON passages BEGIN
     INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+-- BM25 that stays fast at a million passages: every term's passages, per server (scope 0: the
+-- global articles), ordered by the term's BM25 weight at a reference length, so a question reads
+-- only the head of each of its terms' lists (corpus/bm25.py). Filled from FTS5's own
+-- tokens by index_terms() in the transaction that adds the passages; a removed passage's rows go
+-- by the foreign key, and the triggers keep the vocabulary and the totals BM25 needs.
+CREATE TABLE IF NOT EXISTS passage_terms (
+    term       TEXT NOT NULL,
+    scope      INTEGER NOT NULL,      -- the article's server, 0 for articles every server sees
+    impact     REAL NOT NULL,         -- corpus.bm25.impact: the order of a term's list
+    passage_id INTEGER NOT NULL REFERENCES passages(id) ON DELETE CASCADE,
+    tf         INTEGER NOT NULL,      -- how often the term is in the passage
+    length     INTEGER NOT NULL,      -- the passage's tokens
+    PRIMARY KEY (term, scope, impact DESC, passage_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS passage_terms_passage ON passage_terms(passage_id, term);
+CREATE TABLE IF NOT EXISTS vocabulary (   -- every term with how many passages hold it
+    term TEXT PRIMARY KEY,
+    docs INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lexical_totals (
+    one      INTEGER PRIMARY KEY CHECK (one = 1),
+    passages INTEGER NOT NULL,
+    tokens   INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO lexical_totals VALUES (1, 0, 0);
+CREATE TRIGGER IF NOT EXISTS passages_counted AFTER INSERT ON passages BEGIN
+    UPDATE lexical_totals SET passages = passages + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS passages_uncounted AFTER DELETE ON passages BEGIN
+    UPDATE lexical_totals SET passages = passages - 1;
+END;
+CREATE TRIGGER IF NOT EXISTS terms_removed AFTER DELETE ON passage_terms BEGIN
+    UPDATE vocabulary SET docs = docs - 1 WHERE term = old.term;
+    DELETE FROM vocabulary WHERE term = old.term AND docs <= 0;
+    UPDATE lexical_totals SET tokens = tokens - old.tf;
 END;
 CREATE TABLE IF NOT EXISTS answers (      -- what the bot showed, so buttons and votes can refer to it
     id          INTEGER PRIMARY KEY,
@@ -159,6 +196,61 @@ CREATE INDEX IF NOT EXISTS article_copies_url ON article_copies(url);
 """
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
+#: Passages whose terms are counted by one statement (index_terms).
+TERMS_BATCH = 500
+
+# A scratch FTS5 table with the passages' tokenizer: its instance vocabulary gives a text's terms
+# exactly as the lexical index has them (per connection, in the temp schema).
+SCRATCH = f"""
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.scratch USING fts5(t, tokenize='{TOKENIZER}');
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.scratch_terms USING fts5vocab(temp, scratch, instance);
+"""
+
+
+def index_terms(connection: sqlite3.Connection, passage_ids: Sequence[int]) -> None:
+    """Add these stored passages to ``passage_terms``, the vocabulary and the totals (in the caller's transaction)."""
+    for i in range(0, len(passage_ids), TERMS_BATCH):
+        chunk = [int(pid) for pid in passage_ids[i : i + TERMS_BATCH]]
+        marks = ",".join("?" * len(chunk))
+        connection.execute(
+            f"INSERT INTO temp.scratch(rowid, t) SELECT id, text FROM passages WHERE id IN ({marks})", chunk
+        )
+        connection.execute(
+            "WITH counted AS (SELECT doc, term, count(*) AS tf FROM temp.scratch_terms GROUP BY doc, term),"
+            " lengths AS (SELECT doc, sum(tf) AS length FROM counted GROUP BY doc)"
+            " INSERT INTO passage_terms (term, scope, impact, passage_id, tf, length)"
+            f" SELECT c.term, coalesce(a.guild_id, 0), {impact('c.tf', 'l.length')},"
+            " c.doc, c.tf, l.length"
+            " FROM counted c JOIN lengths l ON l.doc = c.doc"
+            " JOIN passages p ON p.id = c.doc JOIN articles a ON a.id = p.article_id"
+        )
+        connection.execute(
+            "INSERT INTO vocabulary (term, docs) SELECT term, count(DISTINCT doc) FROM temp.scratch_terms"
+            " WHERE true GROUP BY term ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs"
+        )
+        connection.execute("UPDATE lexical_totals SET tokens = tokens + (SELECT count(*) FROM temp.scratch_terms)")
+        connection.execute("DELETE FROM temp.scratch")
+
+
+def index_all_terms(connection: sqlite3.Connection) -> None:
+    """Fill ``passage_terms`` from every stored passage once (a database from before it), in one transaction."""
+    if connection.execute("SELECT 1 FROM meta WHERE key = 'terms_indexed'").fetchall():
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if not connection.execute("SELECT 1 FROM meta WHERE key = 'terms_indexed'").fetchall():
+            connection.execute("DELETE FROM passage_terms")
+            connection.execute("DELETE FROM vocabulary")
+            connection.execute("UPDATE lexical_totals SET passages = (SELECT count(*) FROM passages), tokens = 0")
+            index_terms(connection, [r[0] for r in connection.execute("SELECT id FROM passages ORDER BY id")])
+            connection.execute("INSERT INTO meta VALUES ('terms_indexed', '1')")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
 #: Which articles a server sees: its own and the global ones (``a`` is the articles table).
 VISIBLE = "(a.guild_id IS NULL OR a.guild_id = :guild)"
 #: Which recorded wire copies a server sees (``c`` is the article_copies table): its own and the global ones.
@@ -205,6 +297,8 @@ class Database:
                 self.connection.execute("ALTER TABLE embeddings ADD COLUMN sentences BLOB")
             if not had_fts:  # a database from before the lexical index: fill it once
                 self.connection.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
+            self.connection.executescript(SCRATCH)
+            index_all_terms(self.connection)  # does nothing once done
             self.connection.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
             # Which database this is, for the indexes derived from it; a restored copy gets a new one.
             self.connection.execute("INSERT OR IGNORE INTO meta VALUES ('lineage', ?)", (uuid.uuid4().hex,))

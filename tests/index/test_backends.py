@@ -135,7 +135,6 @@ def test_lexical_search_respects_servers_and_odd_input(parts: Parts) -> None:
         parts.lexical.search(question, 5, 2)
     assert len(parts.lexical.search("voting machines", 5, 1)) == 1
     assert parts.lexical.search("voting machines", 5, 2) == []
-    assert len(parts.lexical.ranking("voting machines", 5)) == 1
 
 
 def test_bm25_scores_are_fts5s(tmp_path: Path, encoder: CountingEncoder, database_url: str) -> None:
@@ -154,7 +153,7 @@ def test_bm25_scores_are_fts5s(tmp_path: Path, encoder: CountingEncoder, databas
             _add(sqlite_parts, f"T{i}", text=text)
             _add(pg_parts, f"T{i}", text=text)
         for question in ["voting machines audit", "paper ballots counted", "hackers election databases", "officials"]:
-            fts5, sql = sqlite_parts.lexical.ranking(question, 10), pg_parts.lexical.ranking(question, 10)
+            fts5, sql = sqlite_parts.lexical.search(question, 10, None), pg_parts.lexical.search(question, 10, None)
             assert [pid for pid, _ in fts5] == [pid for pid, _ in sql], question
             assert np.allclose([s for _, s in fts5], [s for _, s in sql], rtol=1e-6), question
     finally:
