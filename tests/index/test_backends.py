@@ -22,6 +22,7 @@ from index.factory import DATABASE, open_parts
 from index.library import Library
 from index.parts import Parts
 from tests.conftest import CountingEncoder
+from tests.corpus.sqlite.test_lexical import fts5_ranking
 from tests.test_cli import run_cli
 
 TEXT = "Officials said the voting machines passed every audit this year."
@@ -137,8 +138,10 @@ def test_lexical_search_respects_servers_and_odd_input(parts: Parts) -> None:
     assert parts.lexical.search("voting machines", 5, 2) == []
 
 
-def test_bm25_scores_are_fts5s(tmp_path: Path, encoder: CountingEncoder, database_url: str) -> None:
-    """On the same passages, the SQL BM25 gives FTS5's bm25() scores in FTS5's order (words that stem alike)."""
+def test_bm25_scores_are_fts5s(
+    tmp_path: Path, encoder: CountingEncoder, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the same passages, both backends give FTS5's bm25() scores in FTS5's order, lists whole or cut short."""
     texts = [
         "Officials said the voting machines passed every audit this year.",
         "The audit found that voting machines in three counties were not certified, officials said.",
@@ -152,10 +155,22 @@ def test_bm25_scores_are_fts5s(tmp_path: Path, encoder: CountingEncoder, databas
         for i, text in enumerate(texts):
             _add(sqlite_parts, f"T{i}", text=text)
             _add(pg_parts, f"T{i}", text=text)
-        for question in ["voting machines audit", "paper ballots counted", "hackers election databases", "officials"]:
-            fts5, sql = sqlite_parts.lexical.search(question, 10, None), pg_parts.lexical.search(question, 10, None)
-            assert [pid for pid, _ in fts5] == [pid for pid, _ in sql], question
-            assert np.allclose([s for _, s in fts5], [s for _, s in sql], rtol=1e-6), question
+        questions = ["voting machines audit", "paper ballots counted", "hackers election databases", "officials"]
+        for depth in (1000, 2):  # 2: "officials" and "said" are in more passages than a list holds
+            monkeypatch.setattr("corpus.bm25.LIST_DEPTH", depth)
+            for question in questions:
+                exact = fts5_ranking(sqlite_parts.store, question)[:2]
+                fts5, sql = sqlite_parts.lexical.search(question, 2, None), pg_parts.lexical.search(question, 2, None)
+                assert [pid for pid, _ in fts5] == [pid for pid, _ in sql] == [pid for pid, _ in exact], question
+                assert np.allclose([s for _, s in sql], [s for _, s in exact], rtol=1e-6), question
+        # A database from before the term lists were ordered gets them on the next open, and ranks the same.
+        before = {q: pg_parts.lexical.search(q, 3, None) for q in questions}
+        with pg_parts.store.db.write() as db:
+            db.execute("UPDATE passage_terms SET scope = NULL, length = NULL, impact = NULL")
+            db.execute("DELETE FROM meta WHERE key = 'terms_listed'")
+        pg_parts.store.close()  # it holds the first-use lock of a database no Library has prepared
+        pg_parts = open_parts(tmp_path / "unused", encoder, database_url)
+        assert {q: pg_parts.lexical.search(q, 3, None) for q in questions} == before
     finally:
         sqlite_parts.store.close()
         pg_parts.store.close()
