@@ -212,12 +212,26 @@ def news_table(counts: dict[str, dict[str, int]]) -> str:
 
 
 def news_differences(results: dict[str, dict[str, Any]]) -> list[dict[str, object]]:
-    """The questions one backend answers at rank 1 and the other not, or that one refuses and the other answers."""
-    misses = {name: {m["question"]: m for m in result["misses"] if m["rank"] != 1} for name, result in results.items()}
+    """The questions whose answer one backend quotes first and the other not, or that one refuses and the other not.
+
+    Each backend's entry is its miss as ``bench.news.score`` records it (rank, answered, first
+    quote's bold sentence), "rank 1" where it quoted the answer first, or "refused".
+    """
+    misses = {name: {m["question"]: m for m in result["misses"]} for name, result in results.items()}
     answered = {name: {m["question"]: m for m in result["not_covered_answered"]} for name, result in results.items()}
+
+    def first(name: str, question: str) -> bool:
+        return question not in misses[name] or misses[name][question]["rank"] == 1
+
+    def refused(name: str, question: str) -> bool:
+        return question in misses[name] and not misses[name][question]["answered"]
+
     differ: list[dict[str, object]] = []
-    for question in sorted(misses[SQLITE].keys() ^ misses[POSTGRES].keys()):
-        differ.append({"question": question} | {name: misses[name].get(question, "rank 1") for name in misses})
+    for question in sorted(misses[SQLITE].keys() | misses[POSTGRES].keys()):
+        if first(SQLITE, question) != first(POSTGRES, question) or refused(SQLITE, question) != refused(
+            POSTGRES, question
+        ):
+            differ.append({"question": question} | {name: misses[name].get(question, "rank 1") for name in misses})
     for question in sorted(answered[SQLITE].keys() ^ answered[POSTGRES].keys()):
         differ.append(
             {"question": question, "unanswerable": True}

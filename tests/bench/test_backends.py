@@ -17,8 +17,8 @@ def _result(hit1: float, n: int, refused: int, unanswerable: str, misses: list, 
     }
 
 
-def _miss(question: str, rank: int | None) -> dict:
-    return {"question": question, "kind": "who", "answer": "x", "rank": rank, "answered": True, "first": "y"}
+def _miss(question: str, rank: int | None, answered: bool = True) -> dict:
+    return {"question": question, "kind": "who", "answer": "x", "rank": rank, "answered": answered, "first": "y"}
 
 
 def test_news_figures_side_by_side() -> None:
@@ -35,14 +35,22 @@ def test_news_figures_side_by_side() -> None:
 def test_news_differences_lists_only_questions_that_differ() -> None:
     """A question is listed when one backend quotes the answer first and the other not, or refuses only on one side."""
     both_missed = _miss("missed by both", 2)
+    sqlite_misses = [
+        both_missed,
+        _miss("sqlite second", 2),
+        _miss("bold only", 1),
+        _miss("sqlite third, pg refused", 3),
+    ]
+    pg_misses = [both_missed, _miss("pg refused", None, False), _miss("sqlite third, pg refused", None, False)]
     results = {
-        SQLITE: _result(0.5, 4, 0, "1/2", [both_missed, _miss("sqlite second", 2), _miss("bold only", 1)], []),
-        POSTGRES: _result(0.5, 4, 0, "0/2", [both_missed, _miss("pg refused", None)], [{"question": "off topic"}]),
+        SQLITE: _result(0.5, 5, 0, "1/2", sqlite_misses, []),
+        POSTGRES: _result(0.5, 5, 2, "0/2", pg_misses, [{"question": "off topic"}]),
     }
     differ = news_differences(results)
-    assert [d["question"] for d in differ] == ["pg refused", "sqlite second", "off topic"]
+    questions = [d["question"] for d in differ]
+    assert questions == ["pg refused", "sqlite second", "sqlite third, pg refused", "off topic"]
     assert differ[0][SQLITE] == "rank 1" and differ[1][POSTGRES] == "rank 1"
-    assert differ[2][SQLITE] == "refused" and differ[2]["unanswerable"] is True
+    assert differ[3][SQLITE] == "refused" and differ[3]["unanswerable"] is True
 
 
 def test_sibling_database_is_created_once_beside_the_first(pg_server) -> None:
