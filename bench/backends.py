@@ -282,6 +282,10 @@ def run_news(workdir: Path, database_url: str | None, reuters: Path | None) -> d
         print(f"-- news development set, {title}\n{news_table(by_name)}\n", flush=True)
     differ = [d | {"half": half} for half, by_name in halves.items() for d in news_differences(by_name)]
     figures["questions that differ"] = differ
+    figures["misses"] = {  # each backend's, to compare with another run (kept in backends.json)
+        half: {name: r["misses"] + r["not_covered_answered"] for name, r in by_name.items()}
+        for half, by_name in halves.items()
+    }
     for d in differ:
         print(json.dumps(d, ensure_ascii=False))
     return figures
