@@ -17,6 +17,7 @@ import pytest
 
 from corpus.chunking import Span
 from corpus.errors import StoreError, UnknownArticle
+from corpus.postgres.articles import PgArticleStore
 from corpus.records import NewArticle
 from index.factory import DATABASE, open_parts
 from index.library import Library
@@ -165,6 +166,7 @@ def test_bm25_scores_are_fts5s(
                 assert np.allclose([s for _, s in sql], [s for _, s in exact], rtol=1e-6), question
         # A database from before the term lists were ordered gets them on the next open, and ranks the same.
         before = {q: pg_parts.lexical.search(q, 3, None) for q in questions}
+        assert isinstance(pg_parts.store, PgArticleStore)
         with pg_parts.store.db.write() as db:
             db.execute("UPDATE passage_terms SET scope = NULL, length = NULL, impact = NULL")
             db.execute("DELETE FROM meta WHERE key = 'terms_listed'")
