@@ -199,6 +199,7 @@ class SqliteArticleStore:
                 passage_ids = self._insert_passages(db, article_id, spans, vectors, sentence_vectors, model)
                 _insert_bands(db, article_id, bands)
                 ids.append((article_id, passage_ids))
+            index_terms(db, [pid for _, passage_ids in ids for pid in passage_ids])  # one pass for the batch
         return ids
 
     @staticmethod
@@ -224,7 +225,6 @@ class SqliteArticleStore:
                 (cur.lastrowid, model, len(vector), _blob(vector), None if sentences is None else _blob(sentences)),
             )
             passage_ids.append(int(cur.lastrowid or 0))
-        index_terms(db, passage_ids)
         return passage_ids
 
     def replace_article(self, article_id: int, rows: ArticleRows, model: str) -> tuple[list[int], list[int]]:
@@ -250,6 +250,7 @@ class SqliteArticleStore:
                 ),
             )
             new = self._insert_passages(db, article_id, spans, vectors, sentence_vectors, model)
+            index_terms(db, new)
         return old, new
 
     def remove_article(self, article_id: int, guild_id: int | None) -> tuple[Article, list[int]] | None:
