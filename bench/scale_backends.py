@@ -425,6 +425,15 @@ def grow(
             library.close()
 
 
+def build_estimate(backend: Backend, imports: Sequence[dict[str, Any]], size: int) -> str | None:
+    """How long adding up to ``size`` passages should take at the last step's rate (None: nothing to add or known)."""
+    left = size - int(backend.state.get("batches", 0)) * BATCH_PASSAGES
+    if left <= 0 or not imports:
+        return None
+    rate = float(imports[-1]["passages_per_s"])
+    return f"{left:,} passages to add, about {left / rate / 60:.0f} min at the last step's {rate:,.0f}/s"
+
+
 def trigger_seconds(database_url: str) -> dict[str, float]:
     """Seconds PostgreSQL has spent in each PL/pgSQL function so far, less the functions it called (self time)."""
     import psycopg
@@ -617,6 +626,10 @@ def run(workdir: Path, sizes: Sequence[int], *, rebuild: bool = False, source: P
         ]
         for size in sorted(sizes):
             print(f"scale_backends: both backends to {size:,} passages", flush=True)
+            for backend in backends:
+                estimate = build_estimate(backend, state["imports"][backend.name], size)
+                if estimate:
+                    print(f"  {backend.name}: {estimate}", flush=True)
             step_started = time.perf_counter()
             for name, imported in grow(backends, base, sentences, size, save).items():
                 state["imports"][name].append(
