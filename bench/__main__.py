@@ -1,4 +1,4 @@
-"""Every benchmark figure in BENCHMARKS.md, in one command (about 20 minutes on 2 cores).
+"""Every benchmark figure in BENCHMARKS.md, in one command (about 20 minutes on 2 cores, 50 with scale_backends).
 
     python -m bench [--out bench/out] [--only NAME ...]
 
@@ -6,9 +6,10 @@ Runs, in this order and sharing one scratch directory (later steps reuse earlier
 reuters (import and ask speed against the bare model), news (the Discord-style dev set),
 retrieval (SQuAD: this project against dense, BM25 and RRF), marking (the bold sentence),
 precision (bfloat16 against float32), abstention (half of SQuAD indexed), scale (to 1M
-passages) and extraction (real news pages through ``add URL``; needs a copy of trafilatura's
-repository in ``TRAFILATURA_REPO`` and is skipped without one). Writes ``results.json`` and
-``summary.md`` (the targets table) to ``--out``.
+passages), scale_backends (SQLite and PostgreSQL side by side at 10k and 100k passages; 1M with
+``python -m bench.scale_backends``) and extraction (real news pages through ``add URL``; needs a
+copy of trafilatura's repository in ``TRAFILATURA_REPO`` and is skipped without one). Writes
+``results.json`` and ``summary.md`` (the targets table) to ``--out``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import abstention, extraction, marking, news, precision, retrieval, reuters, scale
+from bench import abstention, extraction, marking, news, precision, retrieval, reuters, scale, scale_backends
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS: dict[str, Callable[[Path], dict[str, object]]] = {
@@ -32,6 +33,7 @@ STEPS: dict[str, Callable[[Path], dict[str, object]]] = {
     "precision": precision.run,
     "abstention": abstention.run,
     "scale": scale.run,
+    "scale_backends": scale_backends.step,
     "extraction": extraction.run,
 }
 
@@ -98,6 +100,16 @@ def summary(results: dict) -> str:
         ("news pages: outlet agrees with the page, %", "≥ 95", _get(pages, "metadata_agreement_%", "outlet")),
         ("news pages: date agrees with the page, %", "≥ 95", _get(pages, "metadata_agreement_%", "date")),
     ]
+    backends = (_get(results, "scale_backends", "sizes") or [{}])[-1]
+    at = f"{backends['passages']:,} passages" if backends else "largest size"
+    for name in scale_backends.BACKENDS:
+        rows.append(
+            (f"{at}, {name}: ask p95 ms without the encode", "≤ 50 at 1M", _get(backends, name, "ask", "p95_ms"))
+        )
+        rows.append((f"{at}, {name}: vector recall@10 vs exact", "≥ 0.95", _get(backends, name, "recall_at_10")))
+    rows.append(
+        (f"{at}: PostgreSQL / SQLite import passages/s", "≥ 0.8", backends.get("import_ratio_postgres_to_sqlite"))
+    )
     lines = ["| target | wanted | measured |", "|---|---|---|"]
     lines += [f"| {name} | {wanted} | {'—' if got is None else got} |" for name, wanted, got in rows]
     for half in ("test", "tune"):
