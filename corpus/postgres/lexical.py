@@ -43,10 +43,12 @@ WITH q AS (
     ORDER BY s DESC, l.passage_id
     LIMIT %(rescore)s
 )
-SELECT h.passage_id, SUM({_SCORE.format(w="idf.w", tf="pt.tf", length="pt.length")}) AS score
-FROM heads h JOIN passage_terms pt ON pt.passage_id = h.passage_id JOIN idf ON idf.term = pt.term, totals
-GROUP BY h.passage_id
-ORDER BY score DESC, h.passage_id
+SELECT h.passage_id, s.score
+FROM heads h CROSS JOIN LATERAL (  -- each head passage scored exactly: one key lookup per question term
+    SELECT SUM({_SCORE.format(w="idf.w", tf="pt.tf", length="pt.length")}) AS score
+    FROM idf JOIN passage_terms pt ON pt.term = idf.term AND pt.passage_id = h.passage_id, totals
+) s
+ORDER BY s.score DESC, h.passage_id
 LIMIT %(k)s
 """
 
