@@ -37,6 +37,17 @@ ACCENTED = "àáâãäåāçćčèéêëēėęìíîïīñńòóôõöøōùúû
 PLAIN = "aaaaaaaccceeeeeeeiiiiinnooooooouuuuuyyzzzssAAAAAAACCCEEEEEEEIIIIINNOOOOOOOUUUUUYYZZZSS"
 assert len(ACCENTED) == len(PLAIN)
 
+
+def _term_rows(passages: str) -> str:
+    """SQL inserting the term-list rows of every passage in the table ``passages`` (the trigger's, or all)."""
+    return (
+        "INSERT INTO passage_terms (term, passage_id, tf, scope, length, impact)"
+        " SELECT t.lexeme, n.id, cardinality(t.positions), coalesce(n.guild_id, 0), n.length,"
+        f" {impact('cardinality(t.positions)', 'n.length')}"
+        f" FROM {passages} n, unnest(bot_terms(n.text)) t"
+    )
+
+
 SCHEMA = f"""
 CREATE EXTENSION IF NOT EXISTS vector;
 CREATE TABLE IF NOT EXISTS meta (
@@ -102,16 +113,10 @@ CREATE TABLE IF NOT EXISTS passage_terms (
 );
 CREATE INDEX IF NOT EXISTS passage_terms_passage ON passage_terms(passage_id);
 -- Each term's list, per server (scope 0: the global articles), in the order of the term's BM25
--- weight (corpus/bm25.py), so a question reads only the heads of its terms' lists.
+-- weight (corpus/bm25.py), so a question reads only the heads of its terms' lists. A database
+-- from before the lists gets them filled below, with the terms made again.
 ALTER TABLE passage_terms ADD COLUMN IF NOT EXISTS scope bigint,
     ADD COLUMN IF NOT EXISTS length integer, ADD COLUMN IF NOT EXISTS impact real;
-DO $$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM meta WHERE key = 'terms_listed') THEN  -- a database from before the lists
-        UPDATE passage_terms pt SET scope = coalesce(p.guild_id, 0), length = p.length,
-            impact = {impact("pt.tf", "p.length")} FROM passages p WHERE p.id = pt.passage_id;
-        INSERT INTO meta VALUES ('terms_listed', '1');
-    END IF;
-END $$;
 CREATE INDEX IF NOT EXISTS passage_terms_lists
     ON passage_terms(term, scope, impact DESC) INCLUDE (passage_id, tf, length);
 CREATE TABLE IF NOT EXISTS vocabulary (   -- every term with how many passages hold it (its FTS5 "doc")
@@ -126,10 +131,7 @@ CREATE TABLE IF NOT EXISTS lexical_totals (
 INSERT INTO lexical_totals VALUES (true, 0, 0) ON CONFLICT DO NOTHING;
 CREATE OR REPLACE FUNCTION passages_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO passage_terms (term, passage_id, tf, scope, length, impact)
-        SELECT t.lexeme, n.id, cardinality(t.positions), coalesce(n.guild_id, 0), n.length,
-               {impact("cardinality(t.positions)", "n.length")}
-        FROM added n, unnest(bot_terms(n.text)) t;
+    {_term_rows("added")};
     UPDATE lexical_totals SET passages = passages + s.n, tokens = tokens + s.t
         FROM (SELECT count(*) AS n, coalesce(sum(length), 0) AS t FROM added) s;
     RETURN NULL;
@@ -162,14 +164,12 @@ CREATE OR REPLACE TRIGGER terms_added AFTER INSERT ON passage_terms
 CREATE OR REPLACE TRIGGER terms_removed AFTER DELETE ON passage_terms
     REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION terms_removed();
 DO $$ BEGIN
-    -- A database whose terms another stemmer made (Snowball English, before) gets them made again.
+    -- A database whose terms another stemmer made (Snowball English, before), or from before the
+    -- lists, gets its terms made again.
     IF NOT EXISTS (SELECT 1 FROM meta WHERE key = 'terms_stemmer' AND value = '{TEXT_CONFIG}') THEN
         DELETE FROM passage_terms;
         DELETE FROM vocabulary;
-        INSERT INTO passage_terms (term, passage_id, tf, scope, length, impact)
-            SELECT t.lexeme, n.id, cardinality(t.positions), coalesce(n.guild_id, 0), n.length,
-                   {impact("cardinality(t.positions)", "n.length")}
-            FROM passages n, unnest(bot_terms(n.text)) t;
+        {_term_rows("passages")};
         INSERT INTO meta VALUES ('terms_stemmer', '{TEXT_CONFIG}')
             ON CONFLICT (key) DO UPDATE SET value = excluded.value;
     END IF;

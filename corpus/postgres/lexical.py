@@ -19,7 +19,7 @@ import re
 
 from corpus import bm25
 from corpus.postgres.database import PgDatabase
-from corpus.sqlite.lexical import SPELLING_MIN, STOP_WORDS, allowed_edits, closest_term, typing_slips
+from corpus.sqlite.lexical import SPELLING_MIN, STOP_WORDS, allowed_edits, closest_term, content_words, typing_slips
 
 _QUERY_WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -51,12 +51,6 @@ FROM heads h CROSS JOIN LATERAL (  -- each head passage scored exactly: one key 
 ORDER BY s.score DESC, h.passage_id
 LIMIT %(k)s
 """
-
-
-def content_words(text: str) -> list[str]:
-    """The question's words that can say which passage answers, as FTS5's query takes them (at most 32)."""
-    words = [w for w in _QUERY_WORD.findall(text.casefold()) if w not in STOP_WORDS]
-    return list(dict.fromkeys(words))[:32]
 
 
 class PgLexicalSearch:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from corpus import bm25
-from corpus.sqlite.database import TOKENIZER, Database
+from corpus.sqlite.database import Database
 
 # Words too common to say anything about which passage answers.
 STOP_WORDS = frozenset(
@@ -35,21 +35,14 @@ class Fts5Search:
     FTS5's own ``bm25()`` reads every passage holding any question word (0.4 s a question at a
     million passages), so the ranking reads the heads of the question terms' lists in
     ``passage_terms`` instead (corpus/bm25.py), with FTS5's scores. FTS5 stays for stemming the
-    question as the passages were stemmed and for finding whether a word is held at all.
+    question as the passages were stemmed (the database's ``temp.scratch`` table) and for finding
+    whether a word is held at all.
     """
 
     def __init__(self, db: Database) -> None:
         """Search the passages of ``db``."""
         self.db = db
         self._known_words: set[str] = set()  # question words some passage holds (spelling_fixes)
-        with db.lock:
-            # A scratch table with the same tokenizer, to stem a question the way FTS5 stems passages.
-            db.connection.execute(
-                f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.stemmer USING fts5(t, tokenize='{TOKENIZER}')"
-            )
-            db.connection.execute(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.stems USING fts5vocab(temp, stemmer, instance)"
-            )
 
     def _terms(self, question: str) -> dict[str, int]:
         """The question's terms, each with how many of its words became it (FTS5 counts each word's phrase)."""
@@ -57,9 +50,9 @@ class Fts5Search:
         if not words:
             return {}
         with self.db.lock:
-            self.db.connection.execute("INSERT INTO temp.stemmer(rowid, t) VALUES (1, ?)", (" ".join(words),))
-            rows = self.db.connection.execute("SELECT term, count(*) FROM temp.stems GROUP BY term").fetchall()
-            self.db.connection.execute("DELETE FROM temp.stemmer")
+            self.db.connection.execute("INSERT INTO temp.scratch(rowid, t) VALUES (1, ?)", (" ".join(words),))
+            rows = self.db.connection.execute("SELECT term, count(*) FROM temp.scratch_terms GROUP BY term").fetchall()
+            self.db.connection.execute("DELETE FROM temp.scratch")
         return {str(term): int(n) for term, n in rows}
 
     def search(self, question: str, k: int, guild_id: int | None) -> list[tuple[int, float]]:
@@ -133,9 +126,11 @@ class Fts5Search:
         if not unknown:
             return {}
         with self.db.lock:
-            self.db.connection.execute("INSERT INTO temp.stemmer(rowid, t) VALUES (1, ?)", (" ".join(unknown),))
-            stems = [str(r[0]) for r in self.db.connection.execute("SELECT term FROM temp.stems ORDER BY offset")]
-            self.db.connection.execute("DELETE FROM temp.stemmer")
+            self.db.connection.execute("INSERT INTO temp.scratch(rowid, t) VALUES (1, ?)", (" ".join(unknown),))
+            stems = [
+                str(r[0]) for r in self.db.connection.execute("SELECT term FROM temp.scratch_terms ORDER BY offset")
+            ]
+            self.db.connection.execute("DELETE FROM temp.scratch")
         fixes: dict[str, str] = {}
         for word, stem in zip(unknown, stems, strict=False):
             allowed = allowed_edits(stem)
@@ -163,10 +158,10 @@ class Fts5Search:
         variants = typing_slips(word)
         with self.db.lock:
             self.db.connection.execute(
-                "INSERT INTO temp.stemmer(rowid, t) VALUES (1, ?)", (" ".join(sorted(variants)),)
+                "INSERT INTO temp.scratch(rowid, t) VALUES (1, ?)", (" ".join(sorted(variants)),)
             )
-            stems = {str(r[0]) for r in self.db.connection.execute("SELECT DISTINCT term FROM temp.stems")}
-            self.db.connection.execute("DELETE FROM temp.stemmer")
+            stems = {str(r[0]) for r in self.db.connection.execute("SELECT DISTINCT term FROM temp.scratch_terms")}
+            self.db.connection.execute("DELETE FROM temp.scratch")
         stems = {t for t in stems if len(t) >= 3}
         if not stems:
             return None

@@ -169,7 +169,7 @@ def test_bm25_scores_are_fts5s(
         assert isinstance(pg_parts.store, PgArticleStore)
         with pg_parts.store.db.write() as db:
             db.execute("UPDATE passage_terms SET scope = NULL, length = NULL, impact = NULL")
-            db.execute("DELETE FROM meta WHERE key = 'terms_listed'")
+            db.execute("DELETE FROM meta WHERE key = 'terms_stemmer'")
         pg_parts.store.close()  # it holds the first-use lock of a database no Library has prepared
         pg_parts = open_parts(tmp_path / "unused", encoder, database_url)
         assert {q: pg_parts.lexical.search(q, 3, None) for q in questions} == before
