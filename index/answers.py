@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from dataclasses import dataclass, field
@@ -147,7 +148,9 @@ _STOP = frozenset(
     " were what when where which who whom whose why will with would you your".split()
 )
 _WHEN = re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|decade|century)\b")
-_HOW_MANY = re.compile(r"\bhow (many|much|long|old|far|big|large)\b|\bwhat (percent|percentage|number)\b")
+_HOW_MANY = re.compile(
+    r"\bhow (many|much|long|old|far|big|large)\b|\bwhat (percent|percentage|share|proportion|number|amount)\b"
+)
 _WHO = re.compile(r"\bwho(m|se)?\b|\bwhich (?!(is|was|are|were|did|does|do|has|have|had|will|would|can|could)\b)\w+")
 #: "what did X say / tell / tweet / call ...": a quotation answers.
 _SAY = re.compile(
@@ -164,6 +167,12 @@ _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b"
 )
 _NAME = re.compile(r"\b[A-Z][a-z]+")
+#: The question's first question word says what it asks ("what show was he on when he..." asks for no date).
+_ASKS = re.compile(r"\b(when|who|whom|whose|which|what|where|why|how)\b")
+#: Capitalised words that name no one: the wire's name, months and days.
+_NO_NAME = frozenset(
+    ["reuters"] + [m.casefold() for m in calendar.month_name[1:]] + [d.casefold() for d in calendar.day_name]
+)
 _COUNTED = re.compile(r"\bhow many (\w+)")
 _COUNT_OF = r"(\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen))(\s+\S+){{0,2}}?\s+{}"
 
@@ -203,17 +212,22 @@ class _Expected:
 
 @lru_cache(maxsize=1024)
 def _expected(question: str) -> _Expected:
+    """What the question's first question word asks for; "where" and "who" want a name it does not give."""
     asked = question.casefold()
-    if _WHEN.search(asked):
+    first = _ASKS.search(asked)
+    if first is None:
+        return _Expected(None)
+    asked = asked[first.start() :]
+    if _WHEN.match(asked):
         return _Expected("date")
-    if _HOW_MANY.search(asked):
+    if _HOW_MANY.match(asked):
         counted = _COUNTED.search(asked)
         pattern = re.compile(_COUNT_OF.format(re.escape(counted.group(1)[:4])), re.IGNORECASE) if counted else None
         return _Expected("number", pattern)
-    if _SAY.search(asked):
+    if _SAY.match(asked):
         return _Expected("quote")
-    if _WHO.search(asked):
-        return _Expected("name", named=frozenset(w.casefold() for w in _NAME.findall(question)))
+    if _WHO.match(asked) or asked.startswith("where"):
+        return _Expected("name", named=_terms(question))
     return _Expected(None)
 
 
@@ -232,8 +246,10 @@ def _has_expected_kind(question: str, sentence: str) -> float:
         return (0.5 if expected.count_of is not None else 1.0) * bool(_NUMBER.search(sentence))
     if expected.kind == "quote":
         return float(bool(_QUOTED.search(sentence)))
-    if expected.kind == "name":
-        return float(any(w.casefold() not in expected.named for w in _NAME.findall(sentence[1:])))
+    if expected.kind == "name":  # a capitalised word past the first that the question does not hold, in any case
+        return float(
+            any(w.casefold() not in _NO_NAME and not _terms(w) <= expected.named for w in _NAME.findall(sentence[1:]))
+        )
     return 0.0
 
 

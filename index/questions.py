@@ -19,6 +19,32 @@ _FILLER = re.compile(
     r"lol|lmao|tbh|imo|pls|plz|rn|right now|ok so|hey)\b[,:]?",
     re.IGNORECASE,
 )
+#: Chat shorthand and the words news copy uses for it. A shorthand news copy never prints is replaced (it
+#: would be a word no article mentions); an agency's initials that copy uses too keep their place, the name
+#: follows, so either spelling is found.
+_SHORTHAND = {
+    "dem": "Democrat",
+    "dems": "Democrats",
+    "repub": "Republican",
+    "repubs": "Republicans",
+    "potus": "President",
+    "scotus": "Supreme Court",
+    "prez": "President",
+    "admin": "administration",
+    "govt": "government",
+    "gov't": "government",
+    "feds": "federal authorities",
+    "insta": "Instagram",
+    "oppo": "opposition research",
+    "ag": "Attorney General",
+    "ag's": "Attorney General's",
+    "sen": "Senator",
+    "rep": "Representative",
+    "gop": "GOP Republican",
+    "doj": "DOJ Justice Department",
+    "dhs": "DHS Homeland Security",
+}
+_SHORT = re.compile(r"(?<![\w'’])(" + "|".join(re.escape(w) for w in _SHORTHAND) + r")(?![\w'’])", re.IGNORECASE)
 #: Asking for the newest state of a story.
 _LATEST = re.compile(
     r"\b(latest|most recent|newest|recent(ly)?|lately|these days|currently|current(ly)? status|"
@@ -85,7 +111,7 @@ def _strip(text: str) -> str:
 
 def read_question(question: str, months: frozenset[tuple[int, int]], present: date | None) -> Reading:
     """Read ``question`` against the (year, month) pairs the collection holds and its newest date."""
-    text = _FILLER.sub(" ", question)
+    text = _SHORT.sub(lambda m: _SHORTHAND[m.group(1).casefold()], _FILLER.sub(" ", question))
     latest = bool(_LATEST.search(text))
     text = _LATEST_LEAD.sub("", _strip(text))
     window = None

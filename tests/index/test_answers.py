@@ -38,6 +38,25 @@ def test_the_sentence_with_the_kind_of_answer_is_marked() -> None:
     assert "March 3, 2020" in mark_best_sentence("when did the results come", query, spans, vectors).text
 
 
+def test_the_first_question_word_says_what_is_asked() -> None:
+    """A "when" later in the question does not make it ask for a date: "what show ... when he ..." wants the show."""
+    text = "Graham defended the inquiry on Face the Nation. Graham defended the inquiry on Oct. 8, a Sunday."
+    spans = text_sentences(text)
+    query, vectors = np.ones(4, np.float32), np.ones((2, 4), np.float32) / 2
+    marked = mark_best_sentence("what tv show was graham on when he defended the inquiry", query, spans, vectors)
+    assert "Face the Nation" in marked.text
+    assert "Oct. 8" in mark_best_sentence("when did graham defend the inquiry", query, spans, vectors).text
+
+
+def test_a_who_question_typed_in_lower_case_wants_a_name_it_does_not_give() -> None:
+    """For "which senator ..." typed in lower case, the names the question gives (or "Reuters") are no answer."""
+    text = "Page Wilson's panel is led by a senator, Reuters said on Tuesday. Page Wilson's panel is led by a senator, Ben Cardin."
+    spans = text_sentences(text)
+    query, vectors = np.ones(4, np.float32), np.ones((2, 4), np.float32) / 2
+    marked = mark_best_sentence("which senator leads page wilson's panel", query, spans, vectors)
+    assert "Ben Cardin" in marked.text
+
+
 def test_copies_of_one_text_are_quoted_once() -> None:
     """The same passage text in two articles (case and spacing aside) is shown once, the better copy first."""
     same = [_passage(1, "Officials said the audit passed."), _passage(2, "officials  said the AUDIT passed.")]

@@ -68,6 +68,21 @@ def test_chat_filler_is_dropped() -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "searched"),
+    [
+        ("which dems voted against the bill", "which Democrats voted against the bill"),
+        ("what was the ag's excuse", "what was the Attorney General's excuse"),
+        ("did the doj indict anyone", "did the DOJ Justice Department indict anyone"),
+        ("who paid for the oppo file", "who paid for the opposition research file"),
+        ("is the agenda set", "is the agenda set"),  # a word that only begins like shorthand is left alone
+    ],
+)
+def test_chat_shorthand_is_searched_in_the_words_news_copy_uses(question: str, searched: str) -> None:
+    """ "dems", "the ag's", "doj", "oppo": searched as the articles spell them, not refused as unknown words."""
+    assert read_question(question, MONTHS, PRESENT).text == searched
+
+
+@pytest.mark.parametrize(
     ("question", "actor", "verb"),
     [
         ("who did ratcliffe blame", "ratcliffe", "blame"),
