@@ -2,9 +2,11 @@
 
 Cogs hold an :class:`AsyncLibrary` and never touch :class:`index.library.Library`
 directly, so no blocking work can run on the event loop and stall the gateway
-heartbeat. Calls run on a small pool of worker threads; the library serialises
-what must be serialised, so a rebuild on one thread leaves the others free to
-answer from the old index.
+heartbeat. Questions and reads run on a small pool of worker threads; moderators'
+and admins' changes (adds, which may fetch a slow page, removals, rebuilds) on a
+pool of their own, so however many of them are under way, questions never queue
+behind them. The library serialises what must be serialised, so a rebuild leaves
+the question workers free to answer from the old index.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class AsyncLibrary:
         """Wrap ``library`` with ``workers`` threads."""
         self.library = library
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="core")
+        # Changes take a write lock one at a time anyway: two threads let one fetch a page while another writes.
+        self._changes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="changes")
         # Feed polls run for minutes: on a thread of their own, so questions keep every worker.
         self._feed_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeds")
         self._modes: dict[int, str] = {}  # channel id -> mode, as last read (see channel_mode)
@@ -56,10 +60,15 @@ class AsyncLibrary:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
 
+    async def _change(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._changes, functools.partial(fn, *args, **kwargs))
+
     def close(self) -> None:
         """Finish running calls (a feed poll stops after its current entry), then close the database."""
         self._stop_polling.set()
         self._feed_pool.shutdown(wait=True, cancel_futures=True)
+        self._changes.shutdown(wait=True)
         self._pool.shutdown(wait=True)
         self.library.close()
 
@@ -153,19 +162,19 @@ class AsyncLibrary:
 
     async def add_text(self, text: str, details: Details, *, replace: bool = False) -> AddedArticle:
         """Add pasted text."""
-        return await self._run(self.library.add_text, text, details, replace=replace)
+        return await self._change(self.library.add_text, text, details, replace=replace)
 
     async def add_upload(self, name: str, data: bytes, details: Details, *, replace: bool = False) -> AddedArticle:
         """Add an attachment's bytes."""
-        return await self._run(self.library.add_upload, name, data, details, replace=replace)
+        return await self._change(self.library.add_upload, name, data, details, replace=replace)
 
     async def add_url(self, url: str, details: Details, *, replace: bool = False) -> AddedArticle:
         """Add a web page's article (fetched and extracted on a worker thread)."""
-        return await self._run(self.library.add_url, url, details, replace=replace)
+        return await self._change(self.library.add_url, url, details, replace=replace)
 
     async def remove_article(self, article_id: int, *, guild_id: int | None) -> Article:
         """Remove an article visible to the server."""
-        return await self._run(self.library.remove_article, article_id, guild_id=guild_id)
+        return await self._change(self.library.remove_article, article_id, guild_id=guild_id)
 
     async def list_articles(self, *, guild_id: int | None) -> list[Article]:
         """The articles a server sees."""
@@ -203,15 +212,15 @@ class AsyncLibrary:
 
     async def rebuild(self, progress: Progress | None = None) -> int:
         """Re-embed everything; questions keep being answered from the old index meanwhile."""
-        return await self._run(self.library.rebuild, progress)
+        return await self._change(self.library.rebuild, progress)
 
     async def follow_feed(self, url: str, *, guild_id: int | None, added_by: str) -> Feed:
         """Follow a feed for a server (fetched and read once, to refuse what is not a feed)."""
-        return await self._run(self.library.follow_feed, url, guild_id=guild_id, added_by=added_by)
+        return await self._change(self.library.follow_feed, url, guild_id=guild_id, added_by=added_by)
 
     async def unfollow_feed(self, feed_id: int, *, guild_id: int | None) -> Feed:
         """Stop following one of the server's feeds."""
-        return await self._run(self.library.unfollow_feed, feed_id, guild_id=guild_id)
+        return await self._change(self.library.unfollow_feed, feed_id, guild_id=guild_id)
 
     async def list_feeds(self, *, guild_id: int | None) -> list[Feed]:
         """The feeds a server follows."""

@@ -73,6 +73,29 @@ def test_questions_are_answered_while_a_rebuild_runs(library: Library) -> None:
     assert count == library.stats().passages == seen[-1][1] > 0
 
 
+def test_questions_do_not_queue_behind_changes_that_fill_every_worker(library: Library) -> None:
+    """Three rebuilds under way at once, more than there are question workers: /ask is still answered at once."""
+    answered = threading.Event()
+    started: list[int] = []
+
+    def progress(done: int, total: int) -> None:  # each rebuild waits here, holding its thread, until answered
+        started.append(threading.get_ident())
+        assert answered.wait(WAIT_S), "the question waited behind the rebuilds"
+
+    async def scenario() -> tuple[list[int], Any]:
+        core = AsyncLibrary(library, workers=3)
+        rebuilds = [asyncio.create_task(core.rebuild(progress)) for _ in range(3)]
+        while not started:  # the first rebuild holds its thread; the others hold theirs or wait for one
+            await asyncio.sleep(0.01)
+        answer = await core.ask(QUESTION, guild_id=None)
+        answered.set()
+        return list(await asyncio.gather(*rebuilds)), answer
+
+    counts, answer = asyncio.run(scenario())
+    assert answer.answered and "Ratcliffe" in answer.quotes[0].text
+    assert counts == [library.stats().passages] * 3
+
+
 def test_errors_reach_the_caller_unchanged(library: Library) -> None:
     """A refusal raised on a worker thread reaches the awaiting cog as the same typed error, message and all."""
 
