@@ -95,6 +95,8 @@ def print_answer(answer) -> None:
     if not answer.answered:
         print(f"{answer.refusal}\n")
         return
+    if answer.as_of_note:
+        print(answer.as_of_note)
     for number, quote in enumerate(answer.quotes, start=1):
         meta = " · ".join(
             part

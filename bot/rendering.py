@@ -192,6 +192,8 @@ def answer_embed(answer: Answer, *, article_count: int, first_number: int = 1) -
     embed = discord.Embed(title=escaped(answer.question, TITLE_LIMIT), colour=COLOUR)
     if not answer.answered or not answer.quotes:
         embed.description = escaped(answer.refusal, DESCRIPTION_LIMIT)
+    elif answer.as_of_note:
+        embed.description = escaped(answer.as_of_note, DESCRIPTION_LIMIT)
     for number, quote in enumerate(answer.quotes, start=first_number):
         name, value = quote_field(number, quote)
         embed.add_field(name=name, value=value, inline=False)

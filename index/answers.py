@@ -77,17 +77,30 @@ class Answer:
     answered: bool
     quotes: list[Quote] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # when refused: the question's words no article holds
+    #: For "what's the latest on ...": the first quote's date when it is old beside the newest article
+    #: of all (``present``), so the member reads the answer as of then.
+    as_of: str | None = None
+    present: str | None = None
 
     @property
     def refusal(self) -> str:
         """The sentence a refused question gets, naming what no article mentions when that is clear."""
         return refusal_sentence(self.missing, "question")
 
+    @property
+    def as_of_note(self) -> str | None:
+        """ "As of DATE ..." when the newest evidence on a "latest" question is old, else None."""
+        if self.as_of is None:
+            return None
+        return f"As of {self.as_of}, the date of the first quote; the articles I know run to {self.present}."
+
     def to_json(self) -> dict[str, object]:
         """The answer as the CLI's ``--json`` prints it."""
         shown: dict[str, object] = {"question": self.question, "answered": self.answered}
         if not self.answered:
             shown["refusal"] = self.refusal
+        if self.as_of is not None:
+            shown["as_of"] = self.as_of
         return shown | {"quotes": [q.to_json() for q in self.quotes]}
 
 

@@ -44,6 +44,7 @@ from index.answers import (
     CLAIM_COSINE,
     Answer,
     Candidate,
+    Quote,
     claim_holders,
     content_words,
     count_outlets,
@@ -89,6 +90,8 @@ DATE_WEIGHT = 0.3
 LATEST_WEIGHT = 0.5
 #: "Newest" is judged among this many of the best candidates.
 LATEST_DEPTH = 20
+#: A "latest" answer whose first quote is more than this many days older than the newest article says "as of".
+STALE_DAYS = 7
 _EPOCH = date(1970, 1, 1)
 #: How many candidates each method contributes before fusion.
 CANDIDATES = 50
@@ -692,7 +695,20 @@ class Library:
             )
             for c, marked, count in zip(chosen, marks, outlets, strict=True)
         ]
-        return Answer(question, answered=True, quotes=quotes)
+        as_of, present = self._as_of(reading, quotes)
+        return Answer(question, answered=True, quotes=quotes, as_of=as_of, present=present)
+
+    def _as_of(self, reading: Reading, quotes: list[Quote]) -> tuple[str | None, str | None]:
+        """For a "latest" question: the first quote's date and the present, when it is over STALE_DAYS old.
+
+        The first quote is the one ranked as the newest state of the story; the present is the
+        newest article's date, over all articles.
+        """
+        present = self._dates[2]
+        first = published_date(quotes[0].published) if quotes else None
+        if not reading.latest or present is None or first is None or (present - first).days <= STALE_DAYS:
+            return None, None
+        return first.isoformat(), present.isoformat()
 
     def _missing(self, searched: str) -> tuple[list[str], float]:
         """The question's words no article holds, and how much they lower the confidence of every quote.

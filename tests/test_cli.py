@@ -665,6 +665,19 @@ def test_timeline_lists_the_articles_on_a_topic_oldest_first(data_dir: Path, tmp
     assert refused.returncode == 0 and "No article I know mentions “bolsonaro”." in refused.stdout
 
 
+def test_ask_for_the_latest_says_as_of_when_the_newest_article_is_old(data_dir: Path, tmp_path: Path) -> None:
+    """`ask "whats the latest on ..."` answered from a 2017 article, the others running to 2020, says "As of"."""
+    (tmp_path / "dunmore.txt").write_text("Dunmore recount\n\nThe Dunmore County board certified the final tally.")
+    added = run_cli("add", str(tmp_path / "dunmore.txt"), "--date", "2017-12-06", data_dir=data_dir)
+    assert added.returncode == 0, added.stderr
+    shown = run_cli("ask", "whats the latest on the dunmore recount", data_dir=data_dir)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[1] == (
+        "As of 2017-12-06, the date of the first quote; the articles I know run to 2020-10-01."
+    )
+    assert "certified the final tally" in shown.stdout
+
+
 def test_gaps_lists_unanswered_questions_grouped(data_dir: Path, encoder) -> None:
     """`gaps` shows refused questions grouped with their count and other wordings; `--json` one object per group."""
     library = Library.open(data_dir, encoder)

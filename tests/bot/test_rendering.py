@@ -271,3 +271,13 @@ def test_a_merged_add_says_which_story_it_joined() -> None:
         "Already have this story as #12 (Reuters) “Senators \\*act\\*”; recorded \\<@&123> News as also"
         " publishing it (not stored again)."
     )
+
+
+def test_an_answer_as_of_an_old_date_says_so_above_its_quotes() -> None:
+    """A "latest" answer from old articles opens with "As of DATE"; a current one has no such line."""
+    quote = Quote("The board certified the tally.", 0, 30, 1, 1, "Dunmore recount", None, None, "2017-12-06", 1.2)
+    old = Answer("whats the latest on the dunmore recount", True, [quote], as_of="2017-12-06", present="2020-10-01")
+    assert answer_embed(old, article_count=4).description == (
+        "As of 2017-12-06, the date of the first quote; the articles I know run to 2020-10-01."
+    )
+    assert answer_embed(Answer("whats the latest", True, [quote]), article_count=4).description is None

@@ -142,6 +142,19 @@ def test_latest_quotes_the_newest_article_on_the_story(library: Library) -> None
     assert answer.answered and answer.quotes[0].article_id == ids["12"]
 
 
+def test_latest_answered_from_old_articles_says_as_of_when(library: Library) -> None:
+    """The newest on a story from 2017 beside articles that run to 2020 says "as of" its date; a current one does not."""
+    dated(library)
+    answer = library.ask("whats the latest on the dunmore recount")
+    assert answer.answered and (answer.as_of, answer.present) == ("2017-12-06", "2020-10-01")
+    assert answer.as_of_note == "As of 2017-12-06, the date of the first quote; the articles I know run to 2020-10-01."
+    assert answer.to_json()["as_of"] == "2017-12-06"
+    current = library.ask("whats the latest on the threatening emails sent to voters")  # the 2020 article
+    assert current.answered and current.as_of is None and "as_of" not in current.to_json()
+    plain = library.ask("what did the dunmore board announce about the recount")  # not asking for the latest
+    assert plain.answered and plain.as_of is None
+
+
 def test_who_did_x_blame_marks_where_x_blames(library: Library) -> None:
     """The seed question's first quote marks the sentence where Ratcliffe accuses Tehran and Moscow."""
     answer = library.ask("who did Ratcliffe blame?")
