@@ -182,6 +182,8 @@ _NUMBER = re.compile(
 _NAME = re.compile(r"\b[A-Z][a-z]+")
 #: The question's first question word says what it asks ("what show was he on when he..." asks for no date).
 _ASKS = re.compile(r"\b(when|who|whom|whose|which|what|where|why|how)\b")
+#: "whos", "whats", "who's": chat's contractions of a question word and "is".
+_CONTRACTED = re.compile(r"\b(who|what|where|when|how)(?:'s|’s|s)\b")
 #: Capitalised words that name no one: the wire's name, months and days.
 _NO_NAME = frozenset(
     ["reuters"] + [m.casefold() for m in calendar.month_name[1:]] + [d.casefold() for d in calendar.day_name]
@@ -226,7 +228,7 @@ class _Expected:
 @lru_cache(maxsize=1024)
 def _expected(question: str) -> _Expected:
     """What the question's first question word asks for; "where" and "who" want a name it does not give."""
-    asked = question.casefold()
+    asked = _CONTRACTED.sub(r"\1 is", question.casefold())
     first = _ASKS.search(asked)
     if first is None:
         return _Expected(None)
