@@ -41,6 +41,10 @@ _SHORTHAND = {
     "sen": "Senator",
     "rep": "Representative",
     "gop": "GOP Republican",
+    "dept": "Department",
+    "docs": "documents",
+    "thru": "through",
+    "reorg": "reorganization",
     "doj": "DOJ Justice Department",
     "dhs": "DHS Homeland Security",
 }
