@@ -164,7 +164,10 @@ _WHEN = re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|decade|century
 _HOW_MANY = re.compile(
     r"\bhow (many|much|long|old|far|big|large)\b|\bwhat (percent|percentage|share|proportion|number|amount)\b"
 )
-_WHO = re.compile(r"\bwho(m|se)?\b|\bwhich (?!(is|was|are|were|did|does|do|has|have|had|will|would|can|could)\b)\w+")
+_WHO = re.compile(
+    r"\bwho(m|se)?\b|\bwhich (?!(is|was|are|were|did|does|do|has|have|had|will|would|can|could)\b)\w+"
+    r"|\bwhat (is|was|are|were) (the )?names?\b"
+)
 #: "what did X say / tell / tweet / call ...": a quotation answers.
 _SAY = re.compile(
     r"\bwhat (did|does|do|has|have|had|will|would) .+? "
