@@ -441,7 +441,7 @@ def _insert_passages(db: psycopg.Connection[Any], articles: Sequence[_ArticlePas
     dim = next(int(v.shape[1]) for _, _, _, v, _ in articles if len(v))
     db.execute(
         "INSERT INTO embeddings (passage_id, guild_id, model, dim, vector, sentences)"
-        " SELECT p, g, %s, %s, v, b FROM unnest(%s::bigint[], %s::bigint[], %b::vector[], %s::bytea[])"
+        " SELECT p, g, %s, %s, v, b FROM unnest(%s::bigint[], %s::bigint[], %b::vector[], %b::bytea[])"
         " AS x(p, g, v, b)",
         (
             model,
