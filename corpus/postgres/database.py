@@ -280,7 +280,10 @@ INSERT INTO meta VALUES ('generation', '0') ON CONFLICT DO NOTHING;
 """
 
 #: How many candidates an HNSW search keeps (pgvector's default is 40; the bot asks for 50 and more).
-EF_SEARCH = 200
+#: recall@10 at 100,000 passages on two builds of the scale bench (BENCHMARKS.md): 200 gave
+#: 0.941 / 0.952, 300 0.959 / 0.966, 400 0.969 / 0.970 (the vector search 1.5 to 4 ms slower at p50
+#: than with 200), 600 0.985 / 0.986: 400 keeps the 0.95 wanted with room for bigger databases.
+EF_SEARCH = 400
 #: Tables whose identity sequences must follow ids copied in by `migrate`.
 IDENTITIES = ("articles", "passages", "answers", "audit", "article_copies", "feeds")
 #: The setting the core stores once a new database has its built-in article (index/library.py).
