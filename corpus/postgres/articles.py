@@ -13,7 +13,7 @@ import psycopg
 from corpus import nearcopy
 from corpus.chunking import Span
 from corpus.errors import StoreError
-from corpus.postgres.database import COPY_VISIBLE, VISIBLE, PgDatabase, visible_ids
+from corpus.postgres.database import COPY_VISIBLE, VISIBLE, PgDatabase, VectorParam, visible_ids
 from corpus.records import (
     Article,
     ArticleRows,
@@ -171,7 +171,7 @@ class PgArticleStore:
                         "SELECT text FROM passages WHERE article_id = %s ORDER BY position", (article_id,)
                     )
                 ]
-                _insert_bands(db, article_id, nearcopy.bands("\n\n".join(texts)))
+                _insert_bands(db, [(article_id, nearcopy.bands("\n\n".join(texts)))])
             db.execute(
                 "INSERT INTO meta VALUES ('nearcopy_scheme', %s)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -180,45 +180,56 @@ class PgArticleStore:
         return len(ids)
 
     def add_articles(self, batch: Sequence[ArticleRows], model: str) -> list[tuple[int, list[int]]]:
-        """Store articles with passages and embeddings in one transaction; return (id, passage ids) each."""
+        """Store articles with passages and embeddings in one transaction; return (id, passage ids) each.
+
+        The whole batch goes in with one statement per table, so the lexical triggers run once per
+        batch, not once per article (the vocabulary's upserts were most of an import's time).
+        """
+        if not batch:
+            return []
+        for _, spans, vectors, sentence_vectors in batch:
+            _check_embeddings(spans, vectors, sentence_vectors)
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        ids: list[tuple[int, list[int]]] = []
         banded = [nearcopy.bands(nearcopy.quotable_text(spans)) for _, spans, _, _ in batch]  # before the lock
         with self.db.write() as db:
-            for (article, spans, vectors, sentence_vectors), bands in zip(batch, banded, strict=True):
-                row = db.execute(
-                    "INSERT INTO articles (title, source, url, published, added_by, added_at, guild_id,"
-                    " content_hash, text) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                    (
-                        article.title,
-                        article.source,
-                        normalise_url(article.url),
-                        article.published,
-                        article.added_by,
-                        now,
-                        article.guild_id,
-                        content_hash(article.text),
-                        article.text,
-                    ),
-                ).fetchone()
-                assert row is not None
-                article_id = int(row[0])
-                passage_ids = _insert_passages(
-                    db, article_id, article.guild_id, spans, vectors, sentence_vectors, model
-                )
-                _insert_bands(db, article_id, bands)
-                ids.append((article_id, passage_ids))
-        return ids
+            article_ids = _new_ids(db, "articles", len(batch))
+            articles = [article for article, _, _, _ in batch]
+            db.execute(
+                "INSERT INTO articles (id, title, source, url, published, added_by, added_at, guild_id,"
+                " content_hash, text) SELECT i, t, s, u, p, b, %s, g, h, x FROM unnest(%s::bigint[], %s::text[],"
+                " %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[])"
+                " AS n(i, t, s, u, p, b, g, h, x)",
+                (
+                    now,
+                    article_ids,
+                    [a.title for a in articles],
+                    [a.source for a in articles],
+                    [normalise_url(a.url) for a in articles],
+                    [a.published for a in articles],
+                    [a.added_by for a in articles],
+                    [a.guild_id for a in articles],
+                    [content_hash(a.text) for a in articles],
+                    [a.text for a in articles],
+                ),
+            )
+            passage_ids = _insert_passages(
+                db,
+                [(i, a.guild_id, spans, v, s) for i, (a, spans, v, s) in zip(article_ids, batch, strict=True)],
+                model,
+            )
+            _insert_bands(db, list(zip(article_ids, banded, strict=True)))
+        return list(zip(article_ids, passage_ids, strict=True))
 
     def replace_article(self, article_id: int, rows: ArticleRows, model: str) -> tuple[list[int], list[int]]:
         """Swap an article's text, metadata and passages in one transaction; return (old, new) passage ids."""
         article, spans, vectors, sentence_vectors = rows
+        _check_embeddings(spans, vectors, sentence_vectors)
         bands = nearcopy.bands(nearcopy.quotable_text(spans))
         with self.db.write() as db:
             removed = db.execute("DELETE FROM passages WHERE article_id = %s RETURNING id", (article_id,))
             old = [int(r[0]) for r in removed]
             db.execute("DELETE FROM article_bands WHERE article_id = %s", (article_id,))
-            _insert_bands(db, article_id, bands)
+            _insert_bands(db, [(article_id, bands)])
             found = db.execute(
                 "UPDATE articles SET title = %s, source = %s, url = %s, published = %s, content_hash = %s, text = %s"
                 " WHERE id = %s RETURNING guild_id",
@@ -233,7 +244,7 @@ class PgArticleStore:
                 ),
             ).fetchone()
             guild_id = found[0] if found else article.guild_id
-            new = _insert_passages(db, article_id, guild_id, spans, vectors, sentence_vectors, model)
+            [new] = _insert_passages(db, [(article_id, guild_id, spans, vectors, sentence_vectors)], model)
         return sorted(old), new
 
     def remove_article(self, article_id: int, guild_id: int | None) -> tuple[Article, list[int]] | None:
@@ -382,59 +393,76 @@ class PgArticleStore:
         return int(row[0]), int(row[1])
 
 
-def _insert_passages(
-    db: psycopg.Connection[Any],
-    article_id: int,
-    guild_id: int | None,
-    spans: Sequence[Span],
-    vectors: np.ndarray,
-    sentence_vectors: Sequence[np.ndarray | None],
-    model: str,
-) -> list[int]:
-    """Insert an article's passages with their embeddings (inside the caller's transaction); return their ids."""
+#: An article's part in one write: (article id, its guild, passage spans, vectors, sentence vectors).
+_ArticlePassages = tuple[int, int | None, Sequence[Span], np.ndarray, Sequence[np.ndarray | None]]
+
+
+def _check_embeddings(spans: Sequence[Span], vectors: np.ndarray, sentence_vectors: Sequence[object]) -> None:
     if not len(spans) == len(vectors) == len(sentence_vectors):
         raise ValueError("every passage needs exactly one embedding")
-    if not spans:
-        return []
-    # One statement each, so the lexical index's triggers run once for the whole article.
-    inserted = sorted(
-        (int(position), int(pid))
-        for pid, position in db.execute(
-            'INSERT INTO passages (article_id, guild_id, position, start, "end", text)'
-            " SELECT %s, %s, n - 1, s, e, t"
-            " FROM unnest(%s::int[], %s::int[], %s::text[]) WITH ORDINALITY AS x(s, e, t, n)"
-            " ORDER BY n RETURNING id, position",
-            (
-                article_id,
-                guild_id,
-                [s.start for s in spans],
-                [s.end for s in spans],
-                [s.text for s in spans],
-            ),
-        )
+
+
+def _new_ids(db: psycopg.Connection[Any], table: str, count: int) -> list[int]:
+    """``count`` fresh ids from ``table``'s identity, ascending (so a batch's rows keep their order)."""
+    rows = db.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table, count)
+    ).fetchall()
+    return sorted(int(r[0]) for r in rows)
+
+
+def _insert_passages(db: psycopg.Connection[Any], articles: Sequence[_ArticlePassages], model: str) -> list[list[int]]:
+    """Insert the passages and embeddings of several articles (inside the caller's transaction); their ids each.
+
+    One statement for all the passages and one for all the embeddings, so the lexical index's
+    triggers run once for the whole write.
+    """
+    counts = [len(spans) for _, _, spans, _, _ in articles]
+    ids = _new_ids(db, "passages", sum(counts)) if sum(counts) else []
+    bounds = np.cumsum([0, *counts]).tolist()
+    passage_ids = [ids[bounds[i] : bounds[i + 1]] for i in range(len(articles))]
+    if not ids:
+        return passage_ids
+    article_ids = [a for a, _, spans, _, _ in articles for _ in spans]
+    guild_ids = [g for _, g, spans, _, _ in articles for _ in spans]
+    spans = [span for _, _, article_spans, _, _ in articles for span in article_spans]
+    db.execute(
+        'INSERT INTO passages (id, article_id, guild_id, position, start, "end", text)'
+        " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::int[], %s::int[], %s::int[], %s::text[])",
+        (
+            ids,
+            article_ids,
+            guild_ids,
+            [position for count in counts for position in range(count)],
+            [s.start for s in spans],
+            [s.end for s in spans],
+            [s.text for s in spans],
+        ),
     )
-    passage_ids = [pid for _, pid in inserted]
+    dim = next(int(v.shape[1]) for _, _, _, v, _ in articles if len(v))
     db.execute(
         "INSERT INTO embeddings (passage_id, guild_id, model, dim, vector, sentences)"
-        " SELECT p, %s, %s, %s, v::vector, b FROM unnest(%s::bigint[], %s::text[], %s::bytea[]) AS x(p, v, b)",
+        " SELECT p, g, %s, %s, v, b FROM unnest(%s::bigint[], %s::bigint[], %b::vector[], %b::bytea[])"
+        " AS x(p, g, v, b)",
         (
-            guild_id,
             model,
-            int(vectors.shape[1]),
-            passage_ids,
-            [vector_text(v) for v in vectors],
-            [None if s is None else _blob(s) for s in sentence_vectors],
+            dim,
+            ids,
+            guild_ids,
+            [VectorParam(v) for _, _, _, vectors, _ in articles for v in vectors],
+            [None if s is None else _blob(s) for _, _, _, _, sentences in articles for s in sentences],
         ),
     )
     return passage_ids
 
 
-def _insert_bands(db: psycopg.Connection[Any], article_id: int, bands: Sequence[tuple[int, int]]) -> None:
-    if bands:
+def _insert_bands(db: psycopg.Connection[Any], articles: Sequence[tuple[int, Sequence[tuple[int, int]]]]) -> None:
+    """Insert the MinHash band hashes of several articles, one statement for all."""
+    rows = [(article_id, band, hash_) for article_id, bands in articles for band, hash_ in bands]
+    if rows:
         db.execute(
             "INSERT INTO article_bands (band, hash, article_id)"
-            " SELECT b, h, %s FROM unnest(%s::int[], %s::bigint[]) AS x(b, h) ON CONFLICT DO NOTHING",
-            (article_id, [int(b) for b, _ in bands], [int(h) for _, h in bands]),
+            " SELECT * FROM unnest(%s::int[], %s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
+            ([int(b) for _, b, _ in rows], [int(h) for _, _, h in rows], [int(a) for a, _, _ in rows]),
         )
 
 

@@ -14,13 +14,19 @@ words, on text whose non-word characters are spaces, as FTS5's ``unicode61`` spl
 
 from __future__ import annotations
 
+import struct
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import psycopg
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
+from psycopg.types import TypeInfo
 
 from corpus.bm25 import impact
 from corpus.errors import StoreError
@@ -39,7 +45,12 @@ assert len(ACCENTED) == len(PLAIN)
 
 
 def _term_rows(passages: str) -> str:
-    """SQL inserting the term-list rows of every passage in the table ``passages`` (the trigger's, or all)."""
+    """SQL inserting the term-list rows of every passage in the table ``passages`` (the trigger's, or all).
+
+    Passage by passage, so each passage's rows lie together on disk, where the exact rescoring
+    reads them (in term order, the index inserts took 0.6 s less a batch of 2,500 passages, but
+    a question's lexical search took 2 to 4 times as long: one page read per term row).
+    """
     return (
         "INSERT INTO passage_terms (term, passage_id, tf, scope, length, impact)"
         " SELECT t.lexeme, n.id, cardinality(t.positions), coalesce(n.guild_id, 0), n.length,"
@@ -70,11 +81,16 @@ DO $$ BEGIN
 END $$;
 -- The terms of a text: non-word characters become spaces first ("U.S." is "u" and "s") and the
 -- common Latin accents go ("café" is "cafe"), as FTS5's unicode61 with remove_diacritics 2 has them.
+-- translate() is only called on a text that has one of those accents (1 news passage in 500): it
+-- looks up every character of the text in the accent list, which cost more than the stemming.
 CREATE OR REPLACE FUNCTION bot_terms(body text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN to_tsvector(
         '{TEXT_CONFIG}'::regconfig,
-        translate(regexp_replace(body, '[^[:alnum:]]+', ' ', 'g'), '{ACCENTED}', '{PLAIN}')
+        CASE WHEN body ~ '[{ACCENTED}]'
+            THEN translate(regexp_replace(body, '[^[:alnum:]]+', ' ', 'g'), '{ACCENTED}', '{PLAIN}')
+            ELSE regexp_replace(body, '[^[:alnum:]]+', ' ', 'g')
+        END
     );
 CREATE OR REPLACE FUNCTION bot_length(body text) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -105,13 +121,21 @@ CREATE TABLE IF NOT EXISTS passages (
     length     integer GENERATED ALWAYS AS (bot_length(text)) STORED  -- tokens, for BM25
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
+-- A passage's term rows go with it through the passages_removed trigger, not a foreign key: the
+-- key's check ran once per term row (60 a passage) and cost a sixth of an import.
 CREATE TABLE IF NOT EXISTS passage_terms (
     term       text NOT NULL,
-    passage_id bigint NOT NULL REFERENCES passages(id) ON DELETE CASCADE,
+    passage_id bigint NOT NULL,
     tf         integer NOT NULL,
     PRIMARY KEY (term, passage_id)
 );
 CREATE INDEX IF NOT EXISTS passage_terms_passage ON passage_terms(passage_id);
+DO $$ DECLARE key name;
+BEGIN  -- a database made before the trigger did this has the foreign key
+    FOR key IN SELECT conname FROM pg_constraint WHERE conrelid = 'passage_terms'::regclass AND contype = 'f' LOOP
+        EXECUTE format('ALTER TABLE passage_terms DROP CONSTRAINT %I', key);
+    END LOOP;
+END $$;
 -- Each term's list, per server (scope 0: the global articles), in the order of the term's BM25
 -- weight (corpus/bm25.py), so a question reads only the heads of its terms' lists. A database
 -- from before the lists gets them filled below, with the terms made again.
@@ -138,6 +162,7 @@ BEGIN
 END $$;
 CREATE OR REPLACE FUNCTION passages_removed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    DELETE FROM passage_terms WHERE passage_id IN (SELECT id FROM removed);
     UPDATE lexical_totals SET passages = passages - s.n, tokens = tokens - s.t
         FROM (SELECT count(*) AS n, coalesce(sum(length), 0) AS t FROM removed) s;
     RETURN NULL;
@@ -255,7 +280,10 @@ INSERT INTO meta VALUES ('generation', '0') ON CONFLICT DO NOTHING;
 """
 
 #: How many candidates an HNSW search keeps (pgvector's default is 40; the bot asks for 50 and more).
-EF_SEARCH = 200
+#: recall@10 at 100,000 passages on two builds of the scale bench (BENCHMARKS.md): 200 gave
+#: 0.941 / 0.952, 300 0.959 / 0.966, 400 0.969 / 0.970 (the vector search 1.5 to 4 ms slower at p50
+#: than with 200), 600 0.985 / 0.986: 400 keeps the 0.95 wanted with room for bigger databases.
+EF_SEARCH = 400
 #: Tables whose identity sequences must follow ids copied in by `migrate`.
 IDENTITIES = ("articles", "passages", "answers", "audit", "article_copies", "feeds")
 #: The setting the core stores once a new database has its built-in article (index/library.py).
@@ -265,6 +293,33 @@ FIRST_USE_DONE = "builtin_added"
 #: would otherwise each find no built-in article and each add it. A killed holder's lock goes with
 #: its session, and the next process does the first use again.
 FIRST_USE_LOCK = 727276
+
+
+@dataclass(frozen=True, slots=True)
+class VectorParam:
+    """A vector sent as pgvector's binary form: no text to format here or to parse on the server."""
+
+    values: np.ndarray
+
+
+class _VectorDumper(Dumper):
+    """pgvector's binary input (its ``vector_recv``): the dimension, a zero, then big-endian float32 values."""
+
+    format = Format.BINARY
+
+    def dump(self, obj: VectorParam) -> bytes:
+        values = np.asarray(obj.values, dtype=">f4")
+        return struct.pack(">hh", len(values), 0) + values.tobytes()
+
+
+def _register_vectors(connection: psycopg.Connection[Any]) -> None:
+    """Let ``connection`` send :class:`VectorParam` (and lists of them) as the ``vector`` type, in binary."""
+    info = TypeInfo.fetch(connection, "vector")
+    if info is None:
+        raise StoreError("the PostgreSQL database has no pgvector extension")
+    info.register(connection)
+    dumper = type("VectorDumper", (_VectorDumper,), {"oid": info.oid})
+    connection.adapters.register_dumper(VectorParam, dumper)
 
 
 class PgDatabase:
@@ -286,6 +341,7 @@ class PgDatabase:
                 self.connection.execute(
                     "INSERT INTO meta VALUES ('lineage', %s) ON CONFLICT DO NOTHING", (uuid.uuid4().hex,)
                 )
+            _register_vectors(self.connection)
             # Filtered vector searches go on through the index until they have found enough.
             self.connection.execute("SET hnsw.iterative_scan = relaxed_order")
             self.connection.execute(f"SET hnsw.ef_search = {EF_SEARCH:d}")
@@ -346,6 +402,7 @@ class PgDatabase:
     def _reconnect(self) -> None:
         try:
             self.connection = psycopg.connect(self.url, autocommit=True)
+            _register_vectors(self.connection)
             self.connection.execute("SET hnsw.iterative_scan = relaxed_order")
             self.connection.execute(f"SET hnsw.ef_search = {EF_SEARCH:d}")
         except psycopg.Error as exc:

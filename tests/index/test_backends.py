@@ -18,7 +18,7 @@ import pytest
 from corpus.chunking import Span
 from corpus.errors import StoreError, UnknownArticle
 from corpus.postgres.articles import PgArticleStore
-from corpus.records import NewArticle
+from corpus.records import ArticleRows, NewArticle
 from index.factory import DATABASE, open_parts
 from index.library import Library
 from index.parts import Parts
@@ -175,6 +175,120 @@ def test_bm25_scores_are_fts5s(
         assert {q: pg_parts.lexical.search(q, 3, None) for q in questions} == before
     finally:
         sqlite_parts.store.close()
+        pg_parts.store.close()
+
+
+def _batch_article(title: str, texts: list[str], guild: int | None, seed: int) -> ArticleRows:
+    """An article of several passages with random unit vectors, sentence vectors for all but its last passage."""
+    text, spans, at = "", [], 0
+    for passage in texts:
+        spans.append(Span(at, at + len(passage), passage))
+        text += passage + "\n\n"
+        at = len(text)
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(len(texts), 8)).astype(np.float32)
+    sentences = [rng.normal(size=(2, 8)).astype(np.float32) for _ in texts[:-1]] + [None]
+    return NewArticle(title, text.rstrip(), guild_id=guild), spans, vectors, sentences
+
+
+def test_a_batch_goes_in_whole_with_its_ids_in_order(parts: Parts) -> None:
+    """Articles added in one batch get ascending ids, their passages in reading order, and their vectors bit for bit."""
+    batch = [
+        _batch_article("A", ["Clerks counted paper ballots in Maricopa.", "The count ended on Friday."], None, 1),
+        _batch_article("B", ["Hackers probed voter rolls in Illinois."], 5, 2),
+        _batch_article("C", ["Georgia audited every machine.", "Officials certified it.", "Turnout rose."], None, 3),
+    ]
+    stored = parts.store.add_articles(batch, "m")
+    article_ids = [a for a, _ in stored]
+    passage_ids = [pid for _, pids in stored for pid in pids]
+    assert article_ids == sorted(article_ids) and passage_ids == sorted(passage_ids) and len(set(passage_ids)) == 6
+    assert parts.store.counts() == (3, 6) and parts.store.generation() == 1
+    for (article_id, pids), (article, spans, _, sentences) in zip(stored, batch, strict=True):
+        passages = parts.store.article_passages(article_id)
+        assert [p.id for p in passages] == pids and [p.text for p in passages] == [s.text for s in spans]
+        assert [(p.start, p.end) for p in passages] == [(s.start, s.end) for s in spans]
+        assert all(p.guild_id == article.guild_id for p in passages)
+        kept = parts.store.sentence_vectors(pids, "m")
+        assert set(kept) == set(pids[:-1]) and all(
+            v is not None and np.array_equal(kept[i], v) for i, v in zip(pids[:-1], sentences[:-1], strict=True)
+        )
+    _, ids, vectors = parts.store.snapshot("m")
+    assert ids.tolist() == passage_ids and np.array_equal(vectors, np.vstack([v for _, _, v, _ in batch]))
+    assert [pid for pid, _ in parts.lexical.search("hackers illinois", 5, 5)] == stored[1][1]
+    assert parts.lexical.search("hackers illinois", 5, 6) == []
+    assert parts.store.integrity_check() == "ok"
+
+
+def _pg_term_faults(store: PgArticleStore) -> tuple[int, int, int]:
+    """(passages whose term rows are not their terms, vocabulary counts that are wrong, term rows of no passage)."""
+    return store.db.query(
+        "SELECT (SELECT count(*) FROM passages p WHERE (SELECT count(*) FROM passage_terms t WHERE t.passage_id = p.id)"
+        " <> (SELECT count(*) FROM unnest(bot_terms(p.text)))),"
+        " (SELECT count(*) FROM vocabulary v FULL JOIN (SELECT term, count(*) AS n FROM passage_terms GROUP BY term) c"
+        " ON c.term = v.term WHERE v.docs IS DISTINCT FROM c.n),"
+        " (SELECT count(*) FROM passage_terms t WHERE NOT EXISTS (SELECT 1 FROM passages p WHERE p.id = t.passage_id))"
+    )[0]
+
+
+def test_bm25_after_batches_replaces_and_removals_is_fts5s(
+    tmp_path: Path, encoder: CountingEncoder, database_url: str
+) -> None:
+    """After one batch, a replace and a removal, PostgreSQL's scores are FTS5's, accented words included."""
+    articles = [
+        ("Audit", ["Officials said the voting machines passed every audit this year.", "The audit was public."]),
+        ("Zürich", ["Voters in Zürich met at a café to count ballots.", "Officials said the count was right."]),
+        ("Georgia", ["Election officials in Georgia said paper ballots would be counted again."]),
+        ("Hackers", ["Hackers targeted voter registration databases in Illinois and Arizona before the election."]),
+        ("Paper", ["Paper ballots and audits make machine counts verifiable, experts said.", "São Paulo voted too."]),
+    ]
+    sqlite_parts = open_parts(tmp_path / "data", encoder)
+    pg_parts = open_parts(tmp_path / "unused", encoder, database_url)
+    try:
+        ids = {}
+        for name, made in (("sqlite", sqlite_parts), ("pg", pg_parts)):
+            batch = [_batch_article(title, texts, None, i) for i, (title, texts) in enumerate(articles)]
+            stored = made.store.add_articles(batch, "m")
+            replacement = _batch_article("Georgia", ["Georgia officials recounted the paper ballots by hand."], None, 9)
+            made.store.replace_article(stored[2][0], replacement, "m")
+            made.store.remove_article(stored[3][0], None)
+            ids[name] = [made.store.article_passages(a) for a, _ in stored]
+        assert [[p.text for p in a] for a in ids["sqlite"]] == [[p.text for p in a] for a in ids["pg"]]
+        same = {s.id: p.id for a, b in zip(ids["sqlite"], ids["pg"], strict=True) for s, p in zip(a, b, strict=True)}
+        for question in ["voting machines audit", "paper ballots counted", "zurich cafe", "sao paulo", "officials"]:
+            exact = fts5_ranking(sqlite_parts.store, question)[:3]
+            sql = pg_parts.lexical.search(question, 3, None)
+            assert [pid for pid, _ in sql] == [same[pid] for pid, _ in exact], question
+            assert np.allclose([s for _, s in sql], [s for _, s in exact], rtol=1e-6), question
+        assert pg_parts.lexical.search("hackers", 5, None) == []
+        assert isinstance(pg_parts.store, PgArticleStore)
+        assert _pg_term_faults(pg_parts.store) == (0, 0, 0)
+        assert pg_parts.store.integrity_check() == "ok"
+    finally:
+        sqlite_parts.store.close()
+        pg_parts.store.close()
+
+
+def test_an_older_postgres_database_drops_its_term_key_and_still_removes_terms(
+    tmp_path: Path, encoder: CountingEncoder, database_url: str
+) -> None:
+    """A database whose term rows had a foreign key loses it on the next open, and a removal still takes the terms."""
+    pg_parts = open_parts(tmp_path / "unused", encoder, database_url)
+    _add(pg_parts, "Kept", text="Officials kept the paper ballots.")
+    assert isinstance(pg_parts.store, PgArticleStore)
+    with pg_parts.store.db.write() as db:  # as the earlier schema made it
+        db.execute("ALTER TABLE passage_terms ADD FOREIGN KEY (passage_id) REFERENCES passages(id) ON DELETE CASCADE")
+    pg_parts.store.close()
+    pg_parts = open_parts(tmp_path / "unused", encoder, database_url)
+    try:
+        assert isinstance(pg_parts.store, PgArticleStore)
+        keys = "SELECT count(*) FROM pg_constraint WHERE conrelid = 'passage_terms'::regclass AND contype = 'f'"
+        assert pg_parts.store.db.query(keys) == [(0,)]
+        gone = _add(pg_parts, "Gone", text="Hackers targeted voter rolls in Ohio.")
+        assert pg_parts.lexical.search("ohio", 5, None) != []
+        pg_parts.store.remove_article(gone, None)
+        assert pg_parts.lexical.search("ohio", 5, None) == []
+        assert _pg_term_faults(pg_parts.store) == (0, 0, 0)
+    finally:
         pg_parts.store.close()
 
 
