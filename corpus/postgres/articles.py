@@ -39,9 +39,9 @@ def vector_text(vector: np.ndarray) -> str:
     return "[" + ",".join(repr(float(x)) for x in np.asarray(vector, dtype=np.float32)) + "]"
 
 
-def parse_vector(text: str) -> np.ndarray:
-    """A vector in pgvector's text form as a float32 array."""
-    return np.asarray(text.strip("[]").split(","), dtype=np.float32)
+def sent_vector(blob: bytes) -> np.ndarray:
+    """A vector read in pgvector's binary form (``vector_send``: dimension, a zero, big-endian float32 values)."""
+    return np.frombuffer(blob, dtype=">f4", offset=4).astype(np.float32)
 
 
 class PgArticleStore:
@@ -329,12 +329,12 @@ class PgArticleStore:
     def embeddings(self, model: str) -> tuple[np.ndarray, np.ndarray]:
         """All stored embeddings made by ``model``: (passage ids, float32 matrix)."""
         rows = self.db.query(
-            "SELECT passage_id, vector::text FROM embeddings WHERE model = %s ORDER BY passage_id", (model,)
+            "SELECT passage_id, vector_send(vector) FROM embeddings WHERE model = %s ORDER BY passage_id", (model,)
         )
         if not rows:
             return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        return ids, np.vstack([parse_vector(r[1]) for r in rows])
+        return ids, np.vstack([sent_vector(r[1]) for r in rows])
 
     def snapshot(self, model: str) -> tuple[int, np.ndarray, np.ndarray]:
         """(generation, passage ids, vectors) of every embedding by ``model``, read as one snapshot."""
@@ -351,11 +351,11 @@ class PgArticleStore:
     def lede_vectors(self, article_ids: Iterable[int], model: str) -> dict[int, np.ndarray]:
         """The vector of each article's first passage, keyed by article id."""
         rows = self.db.query(
-            "SELECT p.article_id, e.vector::text FROM passages p JOIN embeddings e ON e.passage_id = p.id"
+            "SELECT p.article_id, vector_send(e.vector) FROM passages p JOIN embeddings e ON e.passage_id = p.id"
             " WHERE p.position = 0 AND e.model = %s AND p.article_id = ANY(%s)",
             (model, sorted({int(i) for i in article_ids})),
         )
-        return {int(a): parse_vector(v) for a, v in rows}
+        return {int(a): sent_vector(v) for a, v in rows}
 
     def sentence_vectors(self, passage_ids: Sequence[int], model: str) -> dict[int, np.ndarray]:
         """The stored sentence vectors of these passages (those that have them), keyed by passage id."""

@@ -214,6 +214,11 @@ def test_a_batch_goes_in_whole_with_its_ids_in_order(parts: Parts) -> None:
         )
     _, ids, vectors = parts.store.snapshot("m")
     assert ids.tolist() == passage_ids and np.array_equal(vectors, np.vstack([v for _, _, v, _ in batch]))
+    ledes = parts.store.lede_vectors(article_ids, "m")  # each article's first passage, read back bit for bit
+    firsts = [vectors[0] for _, _, vectors, _ in batch]
+    assert all(
+        np.array_equal(ledes[a], v) and ledes[a].dtype == np.float32 for a, v in zip(article_ids, firsts, strict=True)
+    )
     assert [pid for pid, _ in parts.lexical.search("hackers illinois", 5, 5)] == stored[1][1]
     assert parts.lexical.search("hackers illinois", 5, 6) == []
     assert parts.store.integrity_check() == "ok"
