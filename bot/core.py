@@ -40,6 +40,11 @@ log = logging.getLogger("bot")
 MODES_TTL_S = 30.0
 
 
+async def _on(pool: ThreadPoolExecutor, call: Callable[[], T]) -> T:
+    """Run ``call`` on one of ``pool``'s threads and await it, the event loop free meanwhile."""
+    return await asyncio.get_running_loop().run_in_executor(pool, call)
+
+
 class AsyncLibrary:
     """Awaitable versions of the :class:`Library` calls the bot uses."""
 
@@ -57,12 +62,10 @@ class AsyncLibrary:
         self._stop_polling = threading.Event()
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        return await _on(self._pool, functools.partial(fn, *args, **kwargs))
 
     async def _change(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._changes, functools.partial(fn, *args, **kwargs))
+        return await _on(self._changes, functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:
         """Finish running calls (a feed poll stops after its current entry), then close the database."""
@@ -228,6 +231,5 @@ class AsyncLibrary:
 
     async def poll_feeds(self) -> PollReport:
         """Poll the feeds that are due, on the feed thread; each new entry is added like /article add url:."""
-        loop = asyncio.get_running_loop()
         poll = functools.partial(self.library.poll_feeds, actor="bot", stop=self._stop_polling)
-        return await loop.run_in_executor(self._feed_pool, poll)
+        return await _on(self._feed_pool, poll)

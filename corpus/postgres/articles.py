@@ -34,11 +34,6 @@ _PASSAGE_COLUMNS = (
 )
 
 
-def vector_text(vector: np.ndarray) -> str:
-    """A float32 vector as pgvector's text form; every value survives the round trip exactly."""
-    return "[" + ",".join(repr(float(x)) for x in np.asarray(vector, dtype=np.float32)) + "]"
-
-
 def sent_vector(blob: bytes) -> np.ndarray:
     """A vector read in pgvector's binary form (``vector_send``: dimension, a zero, big-endian float32 values)."""
     return np.frombuffer(blob, dtype=">f4", offset=4).astype(np.float32)
@@ -377,11 +372,11 @@ class PgArticleStore:
         with self.db.write() as db, db.cursor() as cur:
             cur.executemany(
                 "INSERT INTO embeddings (passage_id, guild_id, model, dim, vector, sentences)"
-                " SELECT id, guild_id, %s, %s, %s::vector, %s FROM passages WHERE id = %s"
+                " SELECT id, guild_id, %s, %s, %b, %s FROM passages WHERE id = %s"
                 " ON CONFLICT (passage_id) DO UPDATE SET model = excluded.model, dim = excluded.dim,"
                 " vector = excluded.vector, sentences = excluded.sentences",
                 [
-                    (model, vectors.shape[1], vector_text(v), _blob(s), int(pid))
+                    (model, vectors.shape[1], VectorParam(v), _blob(s), int(pid))
                     for pid, v, s in zip(passage_ids, vectors, sentence_vectors, strict=True)
                 ],
             )

@@ -15,8 +15,7 @@ import numpy as np
 
 from corpus import nearcopy
 from corpus.errors import StoreError
-from corpus.postgres.articles import vector_text
-from corpus.postgres.database import IDENTITIES, PgDatabase
+from corpus.postgres.database import IDENTITIES, PgDatabase, VectorParam
 from corpus.postgres.vectors import ensure_hnsw_index
 
 #: Settings that belong to one database and are not copied.
@@ -96,9 +95,9 @@ def migrate(database: Path, url: str) -> list[str]:
             ):
                 cur.executemany(
                     "INSERT INTO embeddings (passage_id, guild_id, model, dim, vector, sentences)"
-                    " VALUES (%s, %s, %s, %s, %s::vector, %s)",
+                    " VALUES (%s, %s, %s, %s, %b, %s)",
                     [
-                        (pid, guild, model, dim, vector_text(np.frombuffer(blob, dtype=np.float32, count=dim)), sent)
+                        (pid, guild, model, dim, VectorParam(np.frombuffer(blob, dtype=np.float32, count=dim)), sent)
                         for pid, guild, model, dim, blob, sent in batch
                     ],
                 )

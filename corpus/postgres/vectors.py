@@ -20,8 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from corpus.errors import BadInput
-from corpus.postgres.articles import vector_text
-from corpus.postgres.database import PgDatabase
+from corpus.postgres.database import PgDatabase, VectorParam
 
 
 class PgVectorSearch:
@@ -53,14 +52,14 @@ class PgVectorSearch:
         rows = self.db.query(
             f"""
             WITH nearest AS MATERIALIZED (
-                SELECT passage_id, vector::vector({dim:d}) <#> %(q)s::vector({dim:d}) AS distance
+                SELECT passage_id, vector::vector({dim:d}) <#> %(q)b::vector({dim:d}) AS distance
                 FROM embeddings
                 WHERE dim = {dim:d} AND model = %(model)s AND (guild_id IS NULL OR guild_id = %(guild)s)
                 ORDER BY distance LIMIT %(k)s
             )
             SELECT passage_id, -distance FROM nearest ORDER BY distance + 0, passage_id
             """,
-            {"q": vector_text(vector), "model": self.model, "guild": guild_id, "k": k},
+            {"q": VectorParam(vector), "model": self.model, "guild": guild_id, "k": k},
         )
         return [(int(pid), float(score)) for pid, score in rows]
 
