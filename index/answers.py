@@ -397,13 +397,16 @@ def claim_holders(candidate: Candidate, sentence: Span, pool: list[Candidate]) -
 
     For each other article among the first CLAIM_DEPTH candidates, its sentence sharing most content
     words with the marked sentence, if the two share at least CLAIM_OVERLAP of the shorter one's; the caller
-    compares these with the marked sentence by meaning.
+    compares these with the marked sentence by meaning. Articles of the quoted article's own outlet are
+    left out: they cannot add an outlet to the count, so they need not be read (a collection of one
+    wire's stories costs no model call here).
     """
     asked = _claim_terms(sentence.text)
+    own = outlet_key(candidate.passage.source)
     best: dict[int, tuple[float, StoredPassage, str]] = {}
     for other in pool[:CLAIM_DEPTH]:
         article_id = other.passage.article_id
-        if article_id == candidate.passage.article_id or not asked:
+        if article_id == candidate.passage.article_id or not asked or (own and outlet_key(other.passage.source) == own):
             continue
         for span in text_sentences(other.passage.text):
             held = _claim_terms(span.text)

@@ -7,6 +7,7 @@ import pytest
 from corpus.errors import DuplicateArticle
 from corpus.records import NewArticle
 from index.library import Library
+from tests.conftest import CountingEncoder
 from tests.corpus.test_nearcopy import SAVE_ACT, syndicated
 
 QUESTION = "which senators will introduce the SAVE Act bill"
@@ -53,6 +54,19 @@ def test_copy_merged_and_corroboration_counted(any_library: Library, save_act: s
     quotes = {q.article_id: q for q in reversed(library.ask(QUESTION).quotes)}  # each article's first quote
     assert quotes[first.id].independent_outlets == 2 and quotes[other.id].independent_outlets == 2
     assert not quotes[first.id].single_outlet and quotes[other.id].also_published == ()
+
+
+def test_a_second_story_of_the_same_outlet_adds_no_outlet_and_no_model_call(
+    any_library: Library, save_act: str, encoder: CountingEncoder
+) -> None:
+    """Two stories of one outlet are one outlet; the answer reads only the question with the model."""
+    library = any_library
+    first = library.add_article(NewArticle(SAVE_ACT, save_act, source="Reuters"))
+    other = library.add_article(NewArticle("Heinrich and Collins team up", INDEPENDENT, source="reuters"))
+    before = encoder.encoded
+    quotes = {q.article_id: q for q in reversed(library.ask(QUESTION).quotes)}
+    assert encoder.encoded - before == 1  # the question only
+    assert quotes[first.id].independent_outlets == 1 and quotes[other.id].independent_outlets == 1
 
 
 def test_duplicates_by_outlet_and_removal(any_library: Library, save_act: str) -> None:
