@@ -46,7 +46,9 @@ WITH q AS (
 SELECT h.passage_id, s.score
 FROM heads h CROSS JOIN LATERAL (  -- each head passage scored exactly: one key lookup per question term
     SELECT SUM({_SCORE.format(w="idf.w", tf="pt.tf", length="pt.length")}) AS score
-    FROM idf JOIN passage_terms pt ON pt.term = idf.term AND pt.passage_id = h.passage_id, totals
+    FROM idf CROSS JOIN totals CROSS JOIN LATERAL (  -- LIMIT 1 (the key is unique) keeps it a key lookup
+        SELECT r.tf, r.length FROM passage_terms r WHERE r.term = idf.term AND r.passage_id = h.passage_id LIMIT 1
+    ) pt
 ) s
 ORDER BY s.score DESC, h.passage_id
 LIMIT %(k)s

@@ -273,21 +273,30 @@ def test_bm25_after_batches_replaces_and_removals_is_fts5s(
         pg_parts.store.close()
 
 
-def test_an_older_postgres_database_drops_its_term_key_and_still_removes_terms(
+def test_an_older_postgres_database_gets_the_one_term_key_and_still_removes_terms(
     tmp_path: Path, encoder: CountingEncoder, database_url: str
 ) -> None:
-    """A database whose term rows had a foreign key loses it on the next open, and a removal still takes the terms."""
+    """A database whose term rows had a foreign key, a primary key and a passage index gets the one key on the next open.
+
+    A removal still takes the terms, and the search still finds what it found.
+    """
     pg_parts = open_parts(tmp_path / "unused", encoder, database_url)
     _add(pg_parts, "Kept", text="Officials kept the paper ballots.")
     assert isinstance(pg_parts.store, PgArticleStore)
-    with pg_parts.store.db.write() as db:  # as the earlier schema made it
+    with pg_parts.store.db.write() as db:  # as the earlier schemas made it
+        db.execute("DROP INDEX passage_terms_key")
+        db.execute("ALTER TABLE passage_terms ADD PRIMARY KEY (term, passage_id)")
+        db.execute("CREATE INDEX passage_terms_passage ON passage_terms(passage_id)")
         db.execute("ALTER TABLE passage_terms ADD FOREIGN KEY (passage_id) REFERENCES passages(id) ON DELETE CASCADE")
     pg_parts.store.close()
     pg_parts = open_parts(tmp_path / "unused", encoder, database_url)
     try:
         assert isinstance(pg_parts.store, PgArticleStore)
-        keys = "SELECT count(*) FROM pg_constraint WHERE conrelid = 'passage_terms'::regclass AND contype = 'f'"
+        keys = "SELECT count(*) FROM pg_constraint WHERE conrelid = 'passage_terms'::regclass AND contype IN ('f', 'p')"
         assert pg_parts.store.db.query(keys) == [(0,)]
+        indexes = "SELECT indexname FROM pg_indexes WHERE tablename = 'passage_terms' ORDER BY indexname"
+        assert pg_parts.store.db.query(indexes) == [("passage_terms_key",), ("passage_terms_lists",)]
+        assert [p for p, _ in pg_parts.lexical.search("paper ballots", 5, None)] != []
         gone = _add(pg_parts, "Gone", text="Hackers targeted voter rolls in Ohio.")
         assert pg_parts.lexical.search("ohio", 5, None) != []
         pg_parts.store.remove_article(gone, None)
