@@ -13,7 +13,7 @@ import psycopg
 from corpus import nearcopy
 from corpus.chunking import Span
 from corpus.errors import StoreError
-from corpus.postgres.database import COPY_VISIBLE, VISIBLE, PgDatabase, VectorParam, visible_ids
+from corpus.postgres.database import COPY_VISIBLE, VISIBLE, PgDatabase, VectorParam, sent_vector, visible_ids
 from corpus.records import (
     Article,
     ArticleRows,
@@ -32,11 +32,6 @@ _ARTICLE_COLUMNS = (
 _PASSAGE_COLUMNS = (
     'p.id, p.article_id, p.position, p.start, p."end", p.text, a.title, a.source, a.url, a.published, a.guild_id'
 )
-
-
-def sent_vector(blob: bytes) -> np.ndarray:
-    """A vector read in pgvector's binary form (``vector_send``: dimension, a zero, big-endian float32 values)."""
-    return np.frombuffer(blob, dtype=">f4", offset=4).astype(np.float32)
 
 
 class PgArticleStore:

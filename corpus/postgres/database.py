@@ -315,6 +315,11 @@ class _VectorDumper(Dumper):
         return struct.pack(">hh", len(values), 0) + values.tobytes()
 
 
+def sent_vector(blob: bytes) -> np.ndarray:
+    """A vector read in the same binary form (SQL ``vector_send(v)``), as float32."""
+    return np.frombuffer(blob, dtype=">f4", offset=4).astype(np.float32)
+
+
 def _register_vectors(connection: psycopg.Connection[Any]) -> None:
     """Let ``connection`` send :class:`VectorParam` (and lists of them) as the ``vector`` type, in binary."""
     info = TypeInfo.fetch(connection, "vector")
