@@ -76,30 +76,32 @@ class Fts5Search:
                 weight = {t: weights[t] * bm25.idf(passages, n) for t, n in docs.items()}
                 scopes = [0] if guild_id is None else [0, guild_id]
                 lists = [(t, scope) for t in docs for scope in scopes]
+                # A list read whole gives its passages' exact share; only the cut lists are looked up again.
+                cut = [t for t, n in docs.items() if n > bm25.LIST_DEPTH]
                 head = " UNION ALL ".join(
-                    "SELECT * FROM (SELECT passage_id, ? * tf * ? / (tf + ? * (? + ? * length / ?)) AS s"
+                    "SELECT * FROM (SELECT passage_id, ? * tf * ? / (tf + ? * (? + ? * length / ?)) AS s, ? AS whole"
                     " FROM passage_terms WHERE term = ? AND scope = ? ORDER BY impact DESC LIMIT ?)"
                     for _ in lists
                 )
                 params: list[object] = []
                 for t, scope in lists:
-                    params += [weight[t], bm25.K1 + 1, bm25.K1, 1 - bm25.B, bm25.B, average, t, scope, bm25.LIST_DEPTH]
+                    params += [weight[t], bm25.K1 + 1, bm25.K1, 1 - bm25.B, bm25.B, average, t not in cut]
+                    params += [t, scope, bm25.LIST_DEPTH]
                 best = self.db.connection.execute(
-                    f"SELECT passage_id, sum(s) AS score FROM ({head}) GROUP BY passage_id"
+                    f"SELECT passage_id, sum(s) AS score, sum(s * whole) FROM ({head}) GROUP BY passage_id"
                     " ORDER BY score DESC, passage_id LIMIT ?",
                     [*params, bm25.RESCORE * k],
                 ).fetchall()
-                if all(n <= bm25.LIST_DEPTH for n in docs.values()):  # every list was read whole: exact
-                    return [(int(pid), float(score)) for pid, score in best[:k]]
-                found = [int(pid) for pid, _ in best]
+                if not cut:  # every list was read whole: exact
+                    return [(int(pid), float(score)) for pid, score, _ in best[:k]]
                 rows = self.db.connection.execute(
-                    f"SELECT passage_id, term, tf, length FROM passage_terms WHERE passage_id IN"
-                    f" ({','.join('?' * len(found))}) AND term IN ({marks})",
-                    [*found, *weights],
+                    "SELECT passage_id, term, tf, length FROM passage_terms INDEXED BY passage_terms_lookup"
+                    f" WHERE passage_id IN ({','.join('?' * len(best))}) AND term IN ({','.join('?' * len(cut))})",
+                    [*(pid for pid, _, _ in best), *cut],
                 ).fetchall()
             finally:
                 self.db.connection.execute("COMMIT")
-        scores: dict[int, float] = dict.fromkeys(found, 0.0)
+        scores = {int(pid): float(exact) for pid, _, exact in best}
         for pid, term, tf, length in rows:
             scores[int(pid)] += bm25.weight(weight[term], int(tf), int(length), average)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))

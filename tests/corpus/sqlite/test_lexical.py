@@ -92,3 +92,24 @@ def test_a_database_from_before_the_term_lists_is_indexed_on_open(tmp_path: Path
     reopened = open_store(path)
     assert {q: Fts5Search(reopened.db).search(q, 3, 7) for q in QUESTIONS} == before
     assert Fts5Search(reopened.db).search("hackers illinois", 3, None) == []  # server 7's article stays its own
+
+
+def test_an_older_database_gets_the_covering_lookup_index_and_ranks_the_same(tmp_path: Path, monkeypatch) -> None:
+    """A database whose (passage, term) index lacked tf and length gets the covering one on open; removals still work."""
+    path = tmp_path / "db.sqlite3"
+    store = open_store(path)
+    ids = [_add(store, f"T{i}", text=text) for i, text in enumerate(TEXTS)]
+    monkeypatch.setattr("corpus.bm25.LIST_DEPTH", 2)  # the rescoring reads the index for the cut lists
+    before = {q: Fts5Search(store.db).search(q, 3, None) for q in QUESTIONS}
+    with store.db.write() as db:  # as the earlier schema made it
+        db.execute("DROP INDEX passage_terms_lookup")
+        db.execute("CREATE INDEX passage_terms_passage ON passage_terms(passage_id, term)")
+    store.close()
+    reopened = open_store(path)
+    indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'passage_terms' ORDER BY name"
+    assert reopened.db.query(indexes) == [("passage_terms_lookup",)]
+    assert {q: Fts5Search(reopened.db).search(q, 3, None) for q in QUESTIONS} == before
+    reopened.remove_article(ids[0], None)
+    assert reopened.db.query(
+        "SELECT count(*) FROM passage_terms WHERE passage_id NOT IN (SELECT id FROM passages)"
+    ) == [(0,)]
