@@ -319,7 +319,9 @@ class PgArticleStore:
     def embeddings(self, model: str) -> tuple[np.ndarray, np.ndarray]:
         """All stored embeddings made by ``model``: (passage ids, float32 matrix)."""
         rows = self.db.query(
-            "SELECT passage_id, vector_send(vector) FROM embeddings WHERE model = %s ORDER BY passage_id", (model,)
+            "SELECT passage_id, vector_send(vector) FROM embeddings WHERE model = %s ORDER BY passage_id",
+            (model,),
+            binary=True,
         )
         if not rows:
             return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.float32)
@@ -344,6 +346,7 @@ class PgArticleStore:
             "SELECT p.article_id, vector_send(e.vector) FROM passages p JOIN embeddings e ON e.passage_id = p.id"
             " WHERE p.position = 0 AND e.model = %s AND p.article_id = ANY(%s)",
             (model, sorted({int(i) for i in article_ids})),
+            binary=True,
         )
         return {int(a): sent_vector(v) for a, v in rows}
 
@@ -353,6 +356,7 @@ class PgArticleStore:
             "SELECT passage_id, dim, sentences FROM embeddings"
             " WHERE passage_id = ANY(%s) AND model = %s AND sentences IS NOT NULL",
             ([int(i) for i in passage_ids], model),
+            binary=True,
         )
         return {int(i): np.frombuffer(blob, dtype=np.float32).reshape(-1, dim) for i, dim, blob in rows}
 

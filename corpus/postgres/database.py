@@ -395,14 +395,19 @@ class PgDatabase:
         self.query(sql, params, rows=False)
 
     def query(
-        self, sql: str, params: Sequence[object] | dict[str, object] = (), *, rows: bool = True
+        self, sql: str, params: Sequence[object] | dict[str, object] = (), *, rows: bool = True, binary: bool = False
     ) -> list[tuple[Any, ...]]:
-        """The rows of one statement; a connection lost since the last one is made again first."""
+        """The rows of one statement; a connection lost since the last one is made again first.
+
+        ``binary`` has the rows sent in PostgreSQL's binary form: for bytea (vectors), half the
+        bytes of the hex text and no decoding.
+        """
         with self.lock:
             if self.connection.broken:
                 self._reconnect()
             try:
-                cursor = self.connection.execute(sql, params)  # type: ignore[arg-type]  # built from constants
+                cursor = self.connection.cursor(binary=binary)
+                cursor.execute(sql, params)  # type: ignore[arg-type]  # built from constants
                 return cursor.fetchall() if rows else []
             except psycopg.OperationalError as exc:
                 raise StoreError(f"the PostgreSQL database did not answer ({_first_line(exc)})") from exc

@@ -29,28 +29,31 @@ WITH q AS (
     SELECT term, weight FROM unnest(%(terms)s::text[], %(weights)s::int[]) AS x(term, weight)
 ), totals AS (
     SELECT passages::float8 AS n, greatest(tokens, 1)::float8 / greatest(passages, 1) AS avgdl FROM lexical_totals
-), idf AS (
-    SELECT q.term, q.weight * greatest(ln((totals.n - v.docs + 0.5) / (v.docs + 0.5)), 1e-6) AS w
+), idf AS (  -- cut: the term's list is longer than a question reads of it
+    SELECT q.term, q.weight * greatest(ln((totals.n - v.docs + 0.5) / (v.docs + 0.5)), 1e-6) AS w,
+           v.docs > %(depth)s AS cut
     FROM q JOIN vocabulary v ON v.term = q.term, totals
-), heads AS (  -- the first LIST_DEPTH passages of each term's list, per scope, summed
-    SELECT l.passage_id, SUM({_SCORE.format(w="idf.w", tf="l.tf", length="l.length")}) AS s
+), heads AS (  -- the first LIST_DEPTH passages of each term's list, per scope, summed; exact: from whole lists
+    SELECT l.passage_id, SUM(l.s) AS s, coalesce(SUM(l.s) FILTER (WHERE NOT l.cut), 0) AS exact
     FROM idf CROSS JOIN unnest(%(scopes)s::bigint[]) AS sc(scope) CROSS JOIN totals
     CROSS JOIN LATERAL (
-        SELECT pt.passage_id, pt.tf, pt.length FROM passage_terms pt
+        SELECT pt.passage_id, {_SCORE.format(w="idf.w", tf="pt.tf", length="pt.length")} AS s, idf.cut
+        FROM passage_terms pt
         WHERE pt.term = idf.term AND pt.scope = sc.scope ORDER BY pt.impact DESC LIMIT %(depth)s
     ) l
     GROUP BY l.passage_id
     ORDER BY s DESC, l.passage_id
     LIMIT %(rescore)s
 )
-SELECT h.passage_id, s.score
-FROM heads h CROSS JOIN LATERAL (  -- each head passage scored exactly: one key lookup per question term
+SELECT h.passage_id, h.exact + coalesce(s.score, 0) AS score
+FROM heads h CROSS JOIN LATERAL (  -- the cut terms scored exactly in each head passage: one key lookup each
     SELECT SUM({_SCORE.format(w="idf.w", tf="pt.tf", length="pt.length")}) AS score
     FROM idf CROSS JOIN totals CROSS JOIN LATERAL (  -- LIMIT 1 (the key is unique) keeps it a key lookup
         SELECT r.tf, r.length FROM passage_terms r WHERE r.term = idf.term AND r.passage_id = h.passage_id LIMIT 1
     ) pt
+    WHERE idf.cut
 ) s
-ORDER BY s.score DESC, h.passage_id
+ORDER BY score DESC, h.passage_id
 LIMIT %(k)s
 """
 
