@@ -14,6 +14,7 @@ words, on text whose non-word characters are spaces, as FTS5's ``unicode61`` spl
 
 from __future__ import annotations
 
+import math
 import struct
 import threading
 import uuid
@@ -285,8 +286,19 @@ INSERT INTO meta VALUES ('generation', '0') ON CONFLICT DO NOTHING;
 #: How many candidates an HNSW search keeps (pgvector's default is 40; the bot asks for 50 and more).
 #: recall@10 at 100,000 passages on two builds of the scale bench (BENCHMARKS.md): 200 gave
 #: 0.941 / 0.952, 300 0.959 / 0.966, 400 0.969 / 0.970 (the vector search 1.5 to 4 ms slower at p50
-#: than with 200), 600 0.985 / 0.986: 400 keeps the 0.95 wanted with room for bigger databases.
+#: than with 200), 600 0.985 / 0.986. At 300,000 passages 400 gave 0.938, 600 0.956, 800 0.968 and
+#: 1000 0.973 (vector p50 13, 19, 24, 27 ms): a bigger graph needs more, so from EF_SEARCH_FROM
+#: passages it grows with the square root of the size (ef_search_for), to pgvector's most.
 EF_SEARCH = 400
+EF_SEARCH_FROM = 100_000
+EF_SEARCH_MAX = 1000
+
+
+def ef_search_for(passages: int) -> int:
+    """``hnsw.ef_search`` for a database of ``passages`` passages: EF_SEARCH, more beyond EF_SEARCH_FROM."""
+    return min(EF_SEARCH_MAX, max(EF_SEARCH, round(EF_SEARCH * math.sqrt(max(passages, 0) / EF_SEARCH_FROM))))
+
+
 #: Tables whose identity sequences must follow ids copied in by `migrate`.
 IDENTITIES = ("articles", "passages", "answers", "audit", "article_copies", "feeds")
 #: The setting the core stores once a new database has its built-in article (index/library.py).
@@ -352,7 +364,8 @@ class PgDatabase:
             _register_vectors(self.connection)
             # Filtered vector searches go on through the index until they have found enough.
             self.connection.execute("SET hnsw.iterative_scan = relaxed_order")
-            self.connection.execute(f"SET hnsw.ef_search = {EF_SEARCH:d}")
+            self.ef_search = EF_SEARCH  # what this connection's searches keep (use_ef_search)
+            self.connection.execute(f"SET hnsw.ef_search = {self.ef_search:d}")
             self._first_use = False
             if self.get_meta(FIRST_USE_DONE) is None:  # wait for a process preparing it, or prepare it
                 self.connection.execute("SELECT pg_advisory_lock(%s)", (FIRST_USE_LOCK,))
@@ -412,12 +425,18 @@ class PgDatabase:
             except psycopg.OperationalError as exc:
                 raise StoreError(f"the PostgreSQL database did not answer ({_first_line(exc)})") from exc
 
+    def use_ef_search(self, value: int) -> None:
+        """Have this connection's HNSW searches keep ``value`` candidates (kept across reconnects)."""
+        if value != self.ef_search:
+            self.query(f"SET hnsw.ef_search = {int(value):d}", rows=False)
+            self.ef_search = value
+
     def _reconnect(self) -> None:
         try:
             self.connection = psycopg.connect(self.url, autocommit=True)
             _register_vectors(self.connection)
             self.connection.execute("SET hnsw.iterative_scan = relaxed_order")
-            self.connection.execute(f"SET hnsw.ef_search = {EF_SEARCH:d}")
+            self.connection.execute(f"SET hnsw.ef_search = {self.ef_search:d}")
         except psycopg.Error as exc:
             raise StoreError(f"cannot reconnect to the PostgreSQL database ({_first_line(exc)})") from exc
 

@@ -7,7 +7,9 @@ an untyped ``vector`` and the index is on its cast to ``vector(DIM)`` for the en
 ``rebuild`` without changing the table. A server's visibility is part of the query: with
 ``hnsw.iterative_scan = relaxed_order`` (set by :class:`PgDatabase`) the index scan goes on until
 enough passages that server may see are found, and the few found slightly out of order are
-sorted again (pgvector's README, "Iterative Index Scans").
+sorted again (pgvector's README, "Iterative Index Scans"). How many candidates the scan keeps
+(``hnsw.ef_search``) follows the number of passages, read again every RESIZE_S seconds: a bigger
+graph needs a wider search for the same recall (database.py, ``ef_search_for``).
 
 PostgreSQL is the only copy of the embeddings, and each query sees every committed change, so
 ``catch_up``, ``commit`` and ``reload`` have nothing to do.
@@ -15,12 +17,16 @@ PostgreSQL is the only copy of the embeddings, and each query sees every committ
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
 
 from corpus.errors import BadInput
-from corpus.postgres.database import PgDatabase, VectorParam
+from corpus.postgres.database import PgDatabase, VectorParam, ef_search_for
+
+#: How often (seconds) a process looks again at the database's size to size its searches.
+RESIZE_S = 300.0
 
 
 class PgVectorSearch:
@@ -30,6 +36,7 @@ class PgVectorSearch:
         """Search the embeddings ``model`` made; ``dim()`` (the model's size) is asked when first searching."""
         self.db, self.model, self._dim = db, model, dim
         self._indexed: int | None = None  # the dimension whose index is known to exist
+        self._sized_at = -RESIZE_S  # when the size was last read (time.monotonic)
 
     def ensure_index(self, dim: int) -> None:
         """Create the HNSW index for vectors of ``dim`` unless it is there (once per database)."""
@@ -49,6 +56,9 @@ class PgVectorSearch:
         if self._indexed != dim:
             self._check_models()
             self.ensure_index(dim)
+        if time.monotonic() - self._sized_at >= RESIZE_S:  # a bigger graph needs a wider search
+            self._sized_at = time.monotonic()
+            self.db.use_ef_search(ef_search_for(int(self.db.query("SELECT passages FROM lexical_totals")[0][0])))
         rows = self.db.query(
             f"""
             WITH nearest AS MATERIALIZED (

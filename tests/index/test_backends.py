@@ -13,11 +13,13 @@ from contextlib import closing
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pytest
 
 from corpus.chunking import Span
 from corpus.errors import StoreError, UnknownArticle
 from corpus.postgres.articles import PgArticleStore
+from corpus.postgres.database import ef_search_for
 from corpus.records import ArticleRows, NewArticle
 from index.factory import DATABASE, open_parts
 from index.library import Library
@@ -304,6 +306,33 @@ def test_an_older_postgres_database_gets_the_one_term_key_and_still_removes_term
         assert _pg_term_faults(pg_parts.store) == (0, 0, 0)
     finally:
         pg_parts.store.close()
+
+
+def test_postgres_searches_widen_as_the_database_grows(
+    tmp_path: Path, encoder: CountingEncoder, database_url: str, monkeypatch
+) -> None:
+    """HNSW's ef_search follows the number of passages, a reconnect keeps it, and answers still come."""
+    library = Library.open(tmp_path / "unused", encoder, database_url=database_url)
+    try:
+        assert isinstance(library.store, PgArticleStore)
+        db = library.store.db
+        assert "Tehran" in quoted(library.ask("who did Ratcliffe blame?"))
+        assert db.query("SHOW hnsw.ef_search") == [("400",)]  # a small database: the base width
+        passages = library.counts()[1]
+        monkeypatch.setattr("corpus.postgres.database.EF_SEARCH_FROM", max(1, passages // 3))  # as if it were big
+        monkeypatch.setattr("corpus.postgres.vectors.RESIZE_S", 0.0)
+        wider = ef_search_for(passages)
+        assert 400 < wider <= 1000
+        assert "Tehran" in quoted(library.ask("who did Ratcliffe blame?"))
+        assert db.query("SHOW hnsw.ef_search") == [(str(wider),)]
+        with psycopg.connect(database_url, autocommit=True) as admin:  # the connection is lost
+            admin.execute("SELECT pg_terminate_backend(%s)", (db.connection.info.backend_pid,))
+        with pytest.raises(StoreError):  # the question that finds it lost fails; the next one reconnects
+            library.ask("who did Ratcliffe blame?")
+        assert "Tehran" in quoted(library.ask("who did Ratcliffe blame?"))
+        assert db.query("SHOW hnsw.ef_search") == [(str(wider),)]
+    finally:
+        library.close()
 
 
 def test_activity_log_votes_and_audit(parts: Parts) -> None:
