@@ -69,10 +69,15 @@ def open_postgres_parts(database_url: str, encoder: Encoder) -> Parts:
     from corpus.postgres.vectors import PgVectorSearch
 
     db = PgDatabase(database_url)
+    try:
+        vectors_db = db.sibling()  # its own connection, so the two searches of a question run side by side
+    except BaseException:
+        db.close()
+        raise
     return Parts(
         store=PgArticleStore(db),
         lexical=PgLexicalSearch(db),
-        vectors=PgVectorSearch(db, model=encoder.name, dim=lambda: encoder.dim),
+        vectors=PgVectorSearch(vectors_db, model=encoder.name, dim=lambda: encoder.dim),
         activity=PgActivityLog(db),
         feeds=PgFeedStore(db),
     )

@@ -59,6 +59,9 @@ class FaissSearch:
         with self._lock:
             return self._current()
 
+    def close(self) -> None:
+        """Nothing to release: the index is memory and files, the database is the store's."""
+
     def catch_up(self) -> None:
         """Take in every change committed since, by any process."""
         with self._lock:

@@ -174,6 +174,9 @@ class VectorSearch(Protocol):
     def reload(self) -> None:
         """After every passage was re-embedded: start afresh from the stored embeddings."""
 
+    def close(self) -> None:
+        """Release what the search holds of its own (a connection)."""
+
 
 class ActivityLog(Protocol):
     """What the bot showed, what people thought of it, what moderators and admins did and set, and its threads."""

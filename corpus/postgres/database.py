@@ -376,6 +376,13 @@ class PgDatabase:
             self.connection.close()
             raise StoreError(f"cannot prepare the PostgreSQL database ({_first_line(exc)})") from exc
 
+    def sibling(self) -> PgDatabase:
+        """A second connection to the same database, with the same settings, for work beside this one's."""
+        other = PgDatabase.__new__(PgDatabase)
+        other.url, other.lock, other.ef_search, other._first_use = self.url, threading.RLock(), self.ef_search, False
+        other._reconnect()
+        return other
+
     def close(self) -> None:
         """Close the connection."""
         with self.lock:

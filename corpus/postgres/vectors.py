@@ -12,7 +12,8 @@ sorted again (pgvector's README, "Iterative Index Scans"). How many candidates t
 graph needs a wider search for the same recall (database.py, ``ef_search_for``).
 
 PostgreSQL is the only copy of the embeddings, and each query sees every committed change, so
-``catch_up``, ``commit`` and ``reload`` have nothing to do.
+``catch_up``, ``commit`` and ``reload`` have nothing to do. The search has a connection of its own
+(index/factory.py), so that it runs beside the lexical search of the same question.
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ class PgVectorSearch:
     def size(self) -> int:
         """How many passages are searchable."""
         return int(self.db.query("SELECT COUNT(*) FROM embeddings WHERE model = %s", (self.model,))[0][0])
+
+    def close(self) -> None:
+        """Close this search's connection."""
+        self.db.close()
 
     def catch_up(self) -> None:
         """Nothing to do: every query sees every committed change."""

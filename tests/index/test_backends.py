@@ -20,6 +20,7 @@ from corpus.chunking import Span
 from corpus.errors import StoreError, UnknownArticle
 from corpus.postgres.articles import PgArticleStore
 from corpus.postgres.database import ef_search_for
+from corpus.postgres.vectors import PgVectorSearch
 from corpus.records import ArticleRows, NewArticle
 from index.factory import DATABASE, open_parts
 from index.library import Library
@@ -314,8 +315,8 @@ def test_postgres_searches_widen_as_the_database_grows(
     """HNSW's ef_search follows the number of passages, a reconnect keeps it, and answers still come."""
     library = Library.open(tmp_path / "unused", encoder, database_url=database_url)
     try:
-        assert isinstance(library.store, PgArticleStore)
-        db = library.store.db
+        assert isinstance(library.vectors, PgVectorSearch)
+        db = library.vectors.db  # the vector search's own connection
         assert "Tehran" in quoted(library.ask("who did Ratcliffe blame?"))
         assert db.query("SHOW hnsw.ef_search") == [("400",)]  # a small database: the base width
         passages = library.counts()[1]
@@ -498,20 +499,25 @@ def test_cli_migrate_copies_everything_and_refuses_a_full_target(
 
 
 def test_factory_picks_the_backend_from_the_url(tmp_path: Path, encoder: CountingEncoder, database_url: str) -> None:
-    """A postgresql:// URL gives the PostgreSQL parts over one connection and no SQLite file; other URLs are refused."""
+    """A postgresql:// URL gives the PostgreSQL parts and no SQLite file; other URLs are refused.
+
+    The parts share one connection, but the vector search has its own, to run beside the lexical one.
+    """
     from corpus.errors import BadInput
     from corpus.postgres.activity import PgActivityLog
-    from corpus.postgres.articles import PgArticleStore
     from corpus.postgres.lexical import PgLexicalSearch
-    from corpus.postgres.vectors import PgVectorSearch
 
     made = open_parts(tmp_path / "data", encoder, database_url)
     try:
         assert isinstance(made.store, PgArticleStore) and isinstance(made.lexical, PgLexicalSearch)
         assert isinstance(made.vectors, PgVectorSearch) and isinstance(made.activity, PgActivityLog)
-        assert made.store.db is made.lexical.db is made.vectors.db is made.activity.db
+        assert made.store.db is made.lexical.db is made.activity.db is not made.vectors.db
+        pids = {made.store.db.connection.info.backend_pid, made.vectors.db.connection.info.backend_pid}
+        assert len(pids) == 2
         assert not (tmp_path / "data" / DATABASE).exists()
     finally:
+        made.vectors.close()
         made.store.close()
+        assert made.vectors.db.connection.closed and made.store.db.connection.closed
     with pytest.raises(BadInput, match="must be a postgresql:// URL"):
         open_parts(tmp_path / "data", encoder, "mysql://localhost/db")
