@@ -14,7 +14,6 @@ words, on text whose non-word characters are spaces, as FTS5's ``unicode61`` spl
 
 from __future__ import annotations
 
-import math
 import struct
 import threading
 import uuid
@@ -286,17 +285,17 @@ INSERT INTO meta VALUES ('generation', '0') ON CONFLICT DO NOTHING;
 #: How many candidates an HNSW search keeps (pgvector's default is 40; the bot asks for 50 and more).
 #: recall@10 at 100,000 passages on two builds of the scale bench (BENCHMARKS.md): 200 gave
 #: 0.941 / 0.952, 300 0.959 / 0.966, 400 0.969 / 0.970 (the vector search 1.5 to 4 ms slower at p50
-#: than with 200), 600 0.985 / 0.986. At 300,000 passages 400 gave 0.938, 600 0.956, 800 0.968 and
-#: 1000 0.973 (vector p50 13, 19, 24, 27 ms): a bigger graph needs more, so from EF_SEARCH_FROM
-#: passages it grows with the square root of the size (ef_search_for), to pgvector's most.
+#: than with 200), 600 0.985 / 0.986. At 300,000 passages (shared_buffers a quarter of the memory)
+#: 693 gave 0.949, 800 0.955 and 1000 0.971, the vector search's p50 13.6, 12.9 and 14.7 ms: a
+#: bigger graph needs more, so from EF_SEARCH_FROM passages it grows with the size, to pgvector's most.
 EF_SEARCH = 400
 EF_SEARCH_FROM = 100_000
 EF_SEARCH_MAX = 1000
 
 
 def ef_search_for(passages: int) -> int:
-    """``hnsw.ef_search`` for a database of ``passages`` passages: EF_SEARCH, more beyond EF_SEARCH_FROM."""
-    return min(EF_SEARCH_MAX, max(EF_SEARCH, round(EF_SEARCH * math.sqrt(max(passages, 0) / EF_SEARCH_FROM))))
+    """``hnsw.ef_search`` for ``passages`` passages: EF_SEARCH, in proportion beyond EF_SEARCH_FROM, at most the max."""
+    return min(EF_SEARCH_MAX, max(EF_SEARCH, round(EF_SEARCH * max(passages, 0) / EF_SEARCH_FROM)))
 
 
 #: Tables whose identity sequences must follow ids copied in by `migrate`.

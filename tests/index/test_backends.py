@@ -320,10 +320,10 @@ def test_postgres_searches_widen_as_the_database_grows(
         assert "Tehran" in quoted(library.ask("who did Ratcliffe blame?"))
         assert db.query("SHOW hnsw.ef_search") == [("400",)]  # a small database: the base width
         passages = library.counts()[1]
-        monkeypatch.setattr("corpus.postgres.database.EF_SEARCH_FROM", max(1, passages // 3))  # as if it were big
+        monkeypatch.setattr("corpus.postgres.database.EF_SEARCH_FROM", max(1, passages * 2 // 3))  # as if it were big
         monkeypatch.setattr("corpus.postgres.vectors.RESIZE_S", 0.0)
         wider = ef_search_for(passages)
-        assert 400 < wider <= 1000
+        assert 400 < wider < 1000
         assert "Tehran" in quoted(library.ask("who did Ratcliffe blame?"))
         assert db.query("SHOW hnsw.ef_search") == [(str(wider),)]
         with psycopg.connect(database_url, autocommit=True) as admin:  # the connection is lost
