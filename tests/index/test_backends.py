@@ -518,6 +518,7 @@ def test_factory_picks_the_backend_from_the_url(tmp_path: Path, encoder: Countin
     finally:
         made.vectors.close()
         made.store.close()
-        assert made.vectors.db.connection.closed and made.store.db.connection.closed
+    assert isinstance(made.vectors, PgVectorSearch) and isinstance(made.store, PgArticleStore)
+    assert made.vectors.db.connection.closed and made.store.db.connection.closed
     with pytest.raises(BadInput, match="must be a postgresql:// URL"):
         open_parts(tmp_path / "data", encoder, "mysql://localhost/db")
