@@ -295,7 +295,7 @@ def check_consistent(
     """Healthy stores, every acknowledged change, indexes equal to the database, meaning found; return the passages."""
     before = encoder.encoded
     if database_url is not None:  # read before the Library below opens its own session
-        passage_ids = postgres_truth(database_url, encoder.name, others=int(bot_running))
+        passage_ids = postgres_truth(database_url, encoder.name, running=int(bot_running))
     library = Library.open(data_dir, encoder, database_url=database_url)
     try:
         if database_url is None:
