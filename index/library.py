@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -222,6 +222,9 @@ class Library:
         self.address_policy = address_policy
         self.feed_poll_minutes = feed_poll_minutes
         self.feeds = FeedFollower(self)
+        # Where a question's lexical search runs beside its vector search (_ranked). One thread is
+        # enough: the lexical searches of concurrent questions share one connection anyway.
+        self._beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lexical")
         self._dates: tuple[int, frozenset[tuple[int, int]], date | None] = (-1, frozenset(), None)
 
     @classmethod
@@ -264,6 +267,7 @@ class Library:
 
     def close(self) -> None:
         """Close the database (and the vector search's own connection, where it has one)."""
+        self._beside.shutdown()
         try:
             self.vectors.close()
         finally:
@@ -579,10 +583,13 @@ class Library:
         depth = max(CANDIDATES, wanted * 4)
         # The two searches wait on different things (FAISS or the vector connection, the database), so
         # the lexical one runs beside the vector one (bench/scale_backends.py: ask at 300,000 passages).
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lexical") as beside:
-            words = beside.submit(self.lexical.search, question, depth, guild_id)
+        words = self._beside.submit(self.lexical.search, question, depth, guild_id)
+        try:
             dense = dict(self.vectors.search(query, depth, guild_id))
-            lexical = dict(words.result())
+        except BaseException:
+            wait([words])  # nothing of a failed question goes on running
+            raise
+        lexical = dict(words.result())
         # Looked up once more: an article removed meanwhile by another process is not quoted.
         found = self.store.visible_passages(dense.keys() | lexical.keys(), guild_id)
         sentences = self._sentence_vectors(list(found.values()))
