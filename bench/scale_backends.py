@@ -332,6 +332,13 @@ class Backend:
         """Where the synthetic passages' ids are kept."""
         return self.workdir / f"ids-{self.name}.npy"
 
+    def save_ids(self, ids: np.ndarray) -> None:
+        """Replace the saved ids whole (a kill leaves the old file or the new one)."""
+        partial = self.ids_path.with_suffix(".partial")
+        with partial.open("wb") as file:
+            np.save(file, ids)
+        os.replace(partial, self.ids_path)
+
     def ids(self) -> np.ndarray:
         """The synthetic passages' ids, in the order they were made."""
         return np.load(self.ids_path) if self.ids_path.exists() else np.empty(0, dtype=np.int64)
@@ -354,7 +361,10 @@ def grow(
     """Add the same batches to each backend in turn until ``passages`` are stored; each one's import figures.
 
     Each batch goes to one backend and then the other, so both are timed under the same load on
-    the machine. Progress is saved every 20 batches (``save``), so a run cut off goes on from there.
+    the machine. Progress is saved after each backend's every batch (``save``), so a run cut off goes
+    on from there.
+    While a file named ``pause`` lies in the work directory, the build waits between batches, untimed,
+    so that other work on the machine neither slows a timed batch nor is slowed by one.
     """
     wanted = passages // BATCH_PASSAGES
     todo = [b for b in backends if int(b.state.get("batches", 0)) < wanted]
@@ -373,6 +383,11 @@ def grow(
                 backend.state["step"].setdefault("triggers_before", trigger_seconds(backend.database_url))
         first = min((int(b.state.get("batches", 0)) for b in todo), default=wanted)
         for batch in range(first, wanted):
+            pause = backends[0].workdir / "pause"
+            if pause.exists():
+                print(f"  paused at {batch * BATCH_PASSAGES:,} passages while {pause} exists", flush=True)
+                while pause.exists():
+                    time.sleep(5)
             rows = make_batch(base, sentences, batch)
             for backend in todo:
                 if int(backend.state.get("batches", 0)) > batch:
@@ -384,17 +399,17 @@ def grow(
                 started = time.perf_counter()
                 library.vectors.catch_up()  # as ``import`` does after each batch
                 step["catch_up_s"] += time.perf_counter() - started
-                ids[backend.name].append(np.asarray([pid for _, pids in stored for pid in pids], dtype=np.int64))
+                added = np.asarray([pid for _, pids in stored for pid in pids], dtype=np.int64)
+                ids[backend.name] = [np.concatenate([*ids[backend.name], added])]
+                backend.save_ids(ids[backend.name][0])  # straight after the commit: a kill loses no batch
                 backend.state["batches"] = batch + 1
+                save()
             if (batch + 1) % 20 == 0 or batch + 1 == wanted:
                 rates = []
                 for backend in todo:
-                    ids[backend.name] = [np.concatenate(ids[backend.name])]
-                    np.save(backend.ids_path, ids[backend.name][0])
                     step = backend.state["step"]
                     done = backend.state["batches"] * BATCH_PASSAGES - step["from_passages"]
                     rates.append(f"{backend.name} {done / (step['add_articles_s'] + step['catch_up_s']):,.0f}/s")
-                save()
                 print(f"  {(batch + 1) * BATCH_PASSAGES:,} passages: {', '.join(rates)}", flush=True)
         figures = {}
         for backend in todo:
@@ -668,7 +683,9 @@ def run(
     }
 
     def save() -> None:
-        state_path.write_text(json.dumps(state, indent=1))
+        partial = state_path.with_suffix(".partial")
+        partial.write_text(json.dumps(state, indent=1))
+        os.replace(partial, state_path)
 
     try:
         url = server.get_uri()
