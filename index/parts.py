@@ -289,3 +289,10 @@ class Parts:
     vectors: VectorSearch
     activity: ActivityLog
     feeds: FeedStore
+
+    def close(self) -> None:
+        """Close the vector search's own connection (where it has one), then the store's."""
+        try:
+            self.vectors.close()
+        finally:
+            self.store.close()

@@ -379,7 +379,7 @@ class PgDatabase:
         """A second connection to the same database, with the same settings, for work beside this one's."""
         other = PgDatabase.__new__(PgDatabase)
         other.url, other.lock, other.ef_search, other._first_use = self.url, threading.RLock(), self.ef_search, False
-        other._reconnect()
+        other._reconnect("open a second connection to")
         return other
 
     def close(self) -> None:
@@ -437,14 +437,19 @@ class PgDatabase:
             self.query(f"SET hnsw.ef_search = {int(value):d}", rows=False)
             self.ef_search = value
 
-    def _reconnect(self) -> None:
+    def _reconnect(self, doing: str = "reconnect to") -> None:
+        """A new connection with this one's session settings; it replaces the old only once it has them all."""
+        connection = None
         try:
-            self.connection = psycopg.connect(self.url, autocommit=True)
-            _register_vectors(self.connection)
-            self.connection.execute("SET hnsw.iterative_scan = relaxed_order")
-            self.connection.execute(f"SET hnsw.ef_search = {self.ef_search:d}")
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot reconnect to the PostgreSQL database ({_first_line(exc)})") from exc
+            connection = psycopg.connect(self.url, autocommit=True)
+            _register_vectors(connection)
+            connection.execute("SET hnsw.iterative_scan = relaxed_order")
+            connection.execute(f"SET hnsw.ef_search = {self.ef_search:d}")
+        except (psycopg.Error, StoreError) as exc:
+            if connection is not None:
+                connection.close()
+            raise StoreError(f"cannot {doing} the PostgreSQL database ({_first_line(exc)})") from exc
+        self.connection = connection
 
     # -- metadata ---------------------------------------------------------------------
 

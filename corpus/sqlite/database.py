@@ -310,8 +310,13 @@ class Database:
                 "INSERT OR IGNORE INTO meta SELECT 'log_floor', value FROM meta WHERE key = 'generation'"
             )
         except sqlite3.DatabaseError as exc:
+            if hasattr(self, "connection"):
+                self.connection.close()
             if self._users:
                 self._users.close()
+            if isinstance(exc, sqlite3.OperationalError) and any(w in str(exc).lower() for w in ("locked", "busy")):
+                # Another process holds the write lock (a long import, or its first open upgrading the schema).
+                raise StoreError(f"{path} is busy with another writer; nothing was changed, try again") from exc
             raise StoreError(
                 f"the database {path} is damaged or not a database ({exc}); move it aside and restore it"
                 " from a backup with `python run_bot.py restore BACKUP_FILE`"

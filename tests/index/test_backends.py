@@ -48,7 +48,7 @@ def parts(tmp_path: Path, encoder: CountingEncoder, backend: str | None) -> Iter
     """The four parts the factory picks for ``backend``, over an empty database."""
     made = open_parts(tmp_path / "data", encoder, backend)
     yield made
-    made.store.close()
+    made.close()
 
 
 def _add(parts: Parts, title: str, guild: int | None = None, text: str = TEXT) -> int:
@@ -173,12 +173,12 @@ def test_bm25_scores_are_fts5s(
         with pg_parts.store.db.write() as db:
             db.execute("UPDATE passage_terms SET scope = NULL, length = NULL, impact = NULL")
             db.execute("DELETE FROM meta WHERE key = 'terms_stemmer'")
-        pg_parts.store.close()  # it holds the first-use lock of a database no Library has prepared
+        pg_parts.close()  # it holds the first-use lock of a database no Library has prepared
         pg_parts = open_parts(tmp_path / "unused", encoder, database_url)
         assert {q: pg_parts.lexical.search(q, 3, None) for q in questions} == before
     finally:
-        sqlite_parts.store.close()
-        pg_parts.store.close()
+        sqlite_parts.close()
+        pg_parts.close()
 
 
 def _batch_article(title: str, texts: list[str], guild: int | None, seed: int) -> ArticleRows:
@@ -272,8 +272,8 @@ def test_bm25_after_batches_replaces_and_removals_is_fts5s(
         assert _pg_term_faults(pg_parts.store) == (0, 0, 0)
         assert pg_parts.store.integrity_check() == "ok"
     finally:
-        sqlite_parts.store.close()
-        pg_parts.store.close()
+        sqlite_parts.close()
+        pg_parts.close()
 
 
 def test_an_older_postgres_database_gets_the_one_term_key_and_still_removes_terms(
@@ -291,7 +291,7 @@ def test_an_older_postgres_database_gets_the_one_term_key_and_still_removes_term
         db.execute("ALTER TABLE passage_terms ADD PRIMARY KEY (term, passage_id)")
         db.execute("CREATE INDEX passage_terms_passage ON passage_terms(passage_id)")
         db.execute("ALTER TABLE passage_terms ADD FOREIGN KEY (passage_id) REFERENCES passages(id) ON DELETE CASCADE")
-    pg_parts.store.close()
+    pg_parts.close()
     pg_parts = open_parts(tmp_path / "unused", encoder, database_url)
     try:
         assert isinstance(pg_parts.store, PgArticleStore)
@@ -306,7 +306,7 @@ def test_an_older_postgres_database_gets_the_one_term_key_and_still_removes_term
         assert pg_parts.lexical.search("ohio", 5, None) == []
         assert _pg_term_faults(pg_parts.store) == (0, 0, 0)
     finally:
-        pg_parts.store.close()
+        pg_parts.close()
 
 
 def test_postgres_searches_widen_as_the_database_grows(
@@ -516,8 +516,7 @@ def test_factory_picks_the_backend_from_the_url(tmp_path: Path, encoder: Countin
         assert len(pids) == 2
         assert not (tmp_path / "data" / DATABASE).exists()
     finally:
-        made.vectors.close()
-        made.store.close()
+        made.close()
     assert isinstance(made.vectors, PgVectorSearch) and isinstance(made.store, PgArticleStore)
     assert made.vectors.db.connection.closed and made.store.db.connection.closed
     with pytest.raises(BadInput, match="must be a postgresql:// URL"):

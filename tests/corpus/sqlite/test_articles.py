@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,22 @@ def test_guilds_see_global_and_their_own_only(tmp_path: Path) -> None:
     assert (
         store.find_duplicate("  officials SAID the voting machines passed every audit this year. 2", None, 2) == theirs
     )
+
+
+def test_a_database_busy_at_open_is_not_called_damaged(tmp_path: Path) -> None:
+    """Another process's long write at open time asks to try again; it does not send the admin to a backup."""
+    path = tmp_path / "articles.sqlite3"
+    open_store(path).close()
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # as an import or a schema upgrade holds it
+    try:
+        with pytest.raises(StoreError, match=r"busy with another writer.*try again") as refused:
+            open_store(path)
+        assert "backup" not in str(refused.value)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    open_store(path).close()  # and once the writer is done, it opens
 
 
 def test_damaged_database_is_named(tmp_path: Path) -> None:
