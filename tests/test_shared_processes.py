@@ -148,6 +148,8 @@ class Ledger:
     live: dict[int, Synthetic] = field(default_factory=dict)  # article id -> the acknowledged add
     removed: dict[int, Synthetic] = field(default_factory=dict)  # article id -> the acknowledged remove
     imported: set[str] = field(default_factory=set)  # content hashes of articles an acknowledged import stored
+    #: Removes killed before they answered: committed or not, so neither kept nor gone is required.
+    unsure: dict[int, Synthetic] = field(default_factory=dict)
 
 
 # -- the bot process ------------------------------------------------------------------
@@ -604,6 +606,8 @@ class Scenario:
             self.counts["removes"] += 1
             if self.shared.alive:  # the running bot caught up with the removal: it no longer quotes the article
                 self.ask(self.guild_of(victim), victim.question)
+        elif kind == "remove" and run.killed:  # perhaps after its commit, before it said so
+            ledger.unsure[victim_id] = ledger.live.pop(victim_id)
         elif kind == "import" and run.out.startswith("Imported "):
             stored = {r[0] for r in db_rows(self.data_dir, "SELECT content_hash FROM articles", (), self.database_url)}
             rows = [r for r in read_import_file(self.slices[self.round]) if isinstance(r, tuple)]
