@@ -268,10 +268,7 @@ class Library:
     def close(self) -> None:
         """Close the database (and the vector search's own connection, where it has one)."""
         self._beside.shutdown()
-        try:
-            self.vectors.close()
-        finally:
-            self.store.close()
+        self.parts.close()
 
     def _ensure_builtin(self) -> None:
         """Add the built-in article the first time a data directory is used."""
