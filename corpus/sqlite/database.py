@@ -202,7 +202,7 @@ TOKENIZER = "porter unicode61 remove_diacritics 2"
 #: The connection's page cache. SQLite's default (2 MiB) is soon outgrown by the term lists, whose
 #: inserts land all over their B-tree: with 256 MiB the batches from 25,000 to 50,000 passages went
 #: in 1.44 times as fast (BENCHMARKS.md, "SQLite's page cache"). Pages are cached only as they are
-#: read, so a small database never holds that much.
+#: read or written, so a small database never holds that much.
 CACHE_MIB = 256
 #: Passages whose terms are counted by one statement (index_terms).
 TERMS_BATCH = 500
