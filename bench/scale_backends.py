@@ -92,7 +92,7 @@ FIRST_DAY, DAYS = date(2017, 10, 1), 92
 DEPTH = 50  # the depth the product searches each side to (index/library.py CANDIDATES)
 BACKENDS = ("sqlite", "postgres")
 #: The bench server's ``maintenance_work_mem``: enough for the HNSW graph of a million passages of
-#: 384 dimensions (about 2 GB), so that an index made over a full database is built in memory.
+#: 384 dimensions (built in memory, 244 s, BENCHMARKS.md), so an index made over a full database is.
 MAINTENANCE_WORK_MEM_MB = 3072
 #: The sizes ``python -m bench`` measures (PostgreSQL takes some 20 minutes to 100k on 2 cores).
 STEP_SIZES = (10_000, 100_000)
