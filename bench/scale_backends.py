@@ -91,8 +91,8 @@ GUILD_SHARE = 0.01
 FIRST_DAY, DAYS = date(2017, 10, 1), 92
 DEPTH = 50  # the depth the product searches each side to (index/library.py CANDIDATES)
 BACKENDS = ("sqlite", "postgres")
-#: The bench server's ``maintenance_work_mem``: enough for the HNSW graph of a million passages of
-#: 384 dimensions (built in memory, 244 s, BENCHMARKS.md), so an index made over a full database is.
+#: The bench server's ``maintenance_work_mem``: enough to build the HNSW graph of a million passages
+#: of 384 dimensions in memory (244 s here, BENCHMARKS.md) when the index is made over a full table.
 MAINTENANCE_WORK_MEM_MB = 3072
 #: The sizes ``python -m bench`` measures (PostgreSQL takes some 20 minutes to 100k on 2 cores).
 STEP_SIZES = (10_000, 100_000)
