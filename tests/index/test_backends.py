@@ -20,7 +20,7 @@ from corpus.chunking import Span
 from corpus.errors import StoreError, UnknownArticle
 from corpus.postgres.articles import PgArticleStore
 from corpus.postgres.database import ef_search_for
-from corpus.postgres.vectors import PgVectorSearch
+from corpus.postgres.vectors import EF_CONSTRUCTION, PgVectorSearch
 from corpus.records import ArticleRows, NewArticle
 from index.factory import DATABASE, open_parts
 from index.library import Library
@@ -332,6 +332,38 @@ def test_postgres_searches_widen_as_the_database_grows(
             library.ask("who did Ratcliffe blame?")
         assert "Tehran" in quoted(library.ask("who did Ratcliffe blame?"))
         assert db.query("SHOW hnsw.ef_search") == [(str(wider),)]
+    finally:
+        library.close()
+
+
+def test_postgres_hnsw_graph_weighs_more_candidates_and_an_older_index_follows(
+    tmp_path: Path, encoder: CountingEncoder, database_url: str
+) -> None:
+    """The HNSW index is made with EF_CONSTRUCTION; an index an earlier version made gets it when first searched."""
+    name = f"embeddings_hnsw_{encoder.dim:d}"
+    options = f"SELECT reloptions FROM pg_class WHERE relname = '{name}'"
+    library = Library.open(tmp_path / "unused", encoder, database_url=database_url)
+    try:
+        assert "Tehran" in quoted(library.ask(RATCLIFFE))  # the first search makes the index
+        db = library.vectors.db
+        assert db.query(options) == [([f"ef_construction={EF_CONSTRUCTION:d}"],)]
+        db.query(f"DROP INDEX {name}", rows=False)  # as an earlier version made it: pgvector's default
+        db.query(
+            f"CREATE INDEX {name} ON embeddings USING hnsw ((vector::vector({encoder.dim:d})) vector_ip_ops)"
+            f" WHERE dim = {encoder.dim:d}",
+            rows=False,
+        )
+        assert db.query(options) == [(None,)]
+    finally:
+        library.close()
+    library = Library.open(tmp_path / "unused", encoder, database_url=database_url)
+    try:
+        assert "Tehran" in quoted(library.ask(RATCLIFFE))
+        assert library.vectors.db.query(options) == [([f"ef_construction={EF_CONSTRUCTION:d}"],)]
+        with psycopg.connect(database_url, autocommit=True) as admin:  # relinking, as the README says
+            admin.execute(f"REINDEX INDEX CONCURRENTLY {name}")
+        assert library.vectors.db.query(options) == [([f"ef_construction={EF_CONSTRUCTION:d}"],)]
+        assert "Tehran" in quoted(library.ask(RATCLIFFE))
     finally:
         library.close()
 
