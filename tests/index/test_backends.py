@@ -345,6 +345,7 @@ def test_postgres_hnsw_graph_weighs_more_candidates_and_an_older_index_follows(
     library = Library.open(tmp_path / "unused", encoder, database_url=database_url)
     try:
         assert "Tehran" in quoted(library.ask(RATCLIFFE))  # the first search makes the index
+        assert isinstance(library.vectors, PgVectorSearch)
         db = library.vectors.db
         assert db.query(options) == [([f"ef_construction={EF_CONSTRUCTION:d}"],)]
         db.query(f"DROP INDEX {name}", rows=False)  # as an earlier version made it: pgvector's default
@@ -359,6 +360,7 @@ def test_postgres_hnsw_graph_weighs_more_candidates_and_an_older_index_follows(
     library = Library.open(tmp_path / "unused", encoder, database_url=database_url)
     try:
         assert "Tehran" in quoted(library.ask(RATCLIFFE))
+        assert isinstance(library.vectors, PgVectorSearch)
         assert library.vectors.db.query(options) == [([f"ef_construction={EF_CONSTRUCTION:d}"],)]
         with psycopg.connect(database_url, autocommit=True) as admin:  # relinking, as the README says
             admin.execute(f"REINDEX INDEX CONCURRENTLY {name}")
