@@ -651,8 +651,9 @@ def table(results: dict[str, Any]) -> str:
         " vector p50 / p95 ms | recall@10 | vector search | bench peak RSS MiB | server RSS / PSS MiB | disk MiB |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    names = results.get("backends", BACKENDS)
     for row in results["sizes"]:
-        for name in BACKENDS:
+        for name in names:
             m = row[name]
             server = m.get("server_memory") or {}
             lines.append(
@@ -667,11 +668,9 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"| | Postgres / SQLite import | {ratio} | | | | | | | | |")
         model = row.get("model_import")
         if model:
-            shown = " / ".join(str(model[name]["passages_per_s"]) for name in BACKENDS)
-            lines.append(
-                f"| | import through the model, SQLite / Postgres (ratio) | {shown}"
-                f" ({row['model_import_ratio_postgres_to_sqlite']}) | | | | | | | | |"
-            )
+            shown = " / ".join(f"{name} {model[name]['passages_per_s']}" for name in names)
+            ratio = row.get("model_import_ratio_postgres_to_sqlite")
+            lines.append(f"| | import through the model | {shown}{f' ({ratio})' if ratio else ''} | | | | | | | | |")
     return "\n".join(lines)
 
 
@@ -741,11 +740,13 @@ def run(
     source: Path | None = None,
     stale: str = "refuse",
     shared_buffers_mb: int | None = None,
+    names: Sequence[str] = BACKENDS,
 ) -> dict[str, Any]:
     """Build both backends to each size in turn and measure them there; return every figure.
 
     ``stale`` says what becomes of a build made under other schema files (prepare_workdir);
-    ``shared_buffers_mb`` is the PostgreSQL server's (start_server).
+    ``shared_buffers_mb`` is the PostgreSQL server's (start_server); ``names`` the backends built
+    and measured (one alone, after a change to it only: its figures, no ratios).
     """
     for size in sizes:
         if size % BATCH_PASSAGES:
@@ -779,6 +780,7 @@ def run(
         "questions": len(questions),
         "shared_buffers_mb": shared_buffers_mb,
         "cache_key": state["key"],
+        "backends": list(names),
         "sizes": [],
     }
 
@@ -791,10 +793,10 @@ def run(
         url = server.get_uri()
         backends = [
             Backend(name, workdir, encoder, None if name == "sqlite" else url, state["backends"][name])
-            for name in BACKENDS
+            for name in names
         ]
         for size in sorted(sizes):
-            print(f"scale_backends: both backends to {size:,} passages", flush=True)
+            print(f"scale_backends: {' and '.join(names)} to {size:,} passages", flush=True)
             for backend in backends:
                 estimate = build_estimate(backend, state["imports"][backend.name], size)
                 if estimate:
@@ -816,13 +818,14 @@ def run(
                 figures["disk_mib"] = disk_mib(backend, backend.database_url)
                 print(f"  {backend.name} at {size:,}: {json.dumps(figures)}", flush=True)
                 row[backend.name] = figures
-            rates = [row[name]["import_passages_per_s"] for name in BACKENDS]
-            if all(rates):
-                row["import_ratio_postgres_to_sqlite"] = round(rates[1] / rates[0], 2)
             row["model_import"] = model_import(backends, articles)
             print(f"  through the model at {size:,}: {json.dumps(row['model_import'])}", flush=True)
-            model_rates = [row["model_import"][name]["passages_per_s"] for name in BACKENDS]
-            row["model_import_ratio_postgres_to_sqlite"] = round(model_rates[1] / model_rates[0], 2)
+            if len(backends) == len(BACKENDS):
+                rates = [row[name]["import_passages_per_s"] for name in BACKENDS]
+                if all(rates):
+                    row["import_ratio_postgres_to_sqlite"] = round(rates[1] / rates[0], 2)
+                model_rates = [row["model_import"][name]["passages_per_s"] for name in BACKENDS]
+                row["model_import_ratio_postgres_to_sqlite"] = round(model_rates[1] / model_rates[0], 2)
             results["sizes"].append(row)
     finally:
         server.cleanup()
@@ -856,11 +859,15 @@ def main(argv: Iterator[str] | None = None) -> None:
         default=quarter_of_memory_mb(),
         help="PostgreSQL's shared_buffers (default: a quarter of the memory, as pgvector advises; 0: 128MB)",
     )
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated: sqlite, postgres or both")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     args = parser.parse_args(None if argv is None else list(argv))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the PostgreSQL server is stopped on the way out
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     stale = "keep" if args.keep else "refuse"
+    names = [n for n in BACKENDS if n in args.backends.split(",")]
+    if not names or len(names) != len(set(args.backends.split(","))):
+        parser.error(f"--backends takes sqlite, postgres or both, not {args.backends!r}")
     results = run(
         args.workdir,
         sizes,
@@ -868,6 +875,7 @@ def main(argv: Iterator[str] | None = None) -> None:
         source=args.source,
         stale=stale,
         shared_buffers_mb=args.shared_buffers_mb,
+        names=names,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale_backends.json").write_text(json.dumps(results, indent=1))
