@@ -96,7 +96,8 @@ FIRST_DAY, DAYS = date(2017, 10, 1), 92
 DEPTH = 50  # the depth the product searches each side to (index/library.py CANDIDATES)
 BACKENDS = ("sqlite", "postgres")
 #: The bench server's ``maintenance_work_mem``: enough to build the HNSW graph of a million passages
-#: of 384 dimensions in memory (244 s here, BENCHMARKS.md) when the index is made over a full table.
+#: of 384 dimensions in memory (678 s here with the product's ``ef_construction`` 256, BENCHMARKS.md)
+#: when the index is made over a full table.
 MAINTENANCE_WORK_MEM_MB = 3072
 #: Real Reuters articles imported through the model at each size, in chunks, each chunk to one
 #: backend and then the other, and removed again afterwards (the import a moderator or admin runs).

@@ -31,8 +31,8 @@ RESIZE_S = 300.0
 #: How many candidates each insert into the HNSW graph weighs when it picks its links (pgvector's
 #: default is 64). On the scale bench's 1,000,000 passages (BENCHMARKS.md) a graph built with 64 gave
 #: recall@10 0.890 at the widest search, 128 gave 0.938 and 256 gave 0.970; 256 makes each insert
-#: into a live database about twice as slow as 64 (BENCHMARKS.md, "ef_construction"), which an
-#: import through the model hardly feels.
+#: into a live database about twice as slow as 64 (BENCHMARKS.md, "HNSW `ef_construction` 256"),
+#: which an import through the model hardly feels.
 EF_CONSTRUCTION = 256
 
 
