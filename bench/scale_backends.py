@@ -356,6 +356,24 @@ class Backend:
         return np.load(self.ids_path) if self.ids_path.exists() else np.empty(0, dtype=np.int64)
 
 
+def remove_after_build(library: Library, last_passage: int, passages: int, articles: int) -> int:
+    """Remove the articles added after the build's ``last_passage``, until ``passages`` passages are gone.
+
+    Looks at most ten times ``articles`` ids on (ids skipped by failed writes); the vector search
+    catches up. Returns how many articles went.
+    """
+    first = library.store.passages_by_id([last_passage])[last_passage].article_id + 1
+    gone_passages = gone_articles = 0
+    for article_id in range(first, first + 10 * articles):
+        if gone_passages >= passages:
+            break
+        gone = library.store.remove_article(article_id, GUILD_ID)
+        if gone is not None:
+            gone_passages, gone_articles = gone_passages + len(gone[1]), gone_articles + 1
+    library.vectors.catch_up()
+    return gone_articles
+
+
 def _check_built(backend: Backend, library: Library) -> None:
     """Refuse a database that holds other than what the saved state says was built.
 
@@ -367,12 +385,7 @@ def _check_built(backend: Backend, library: Library) -> None:
     backend.state.setdefault("other_passages", stored if built == 0 else 0)
     saved = backend.ids()
     if built and len(saved) and stored == backend.state["other_passages"] + (built + 1) * BATCH_PASSAGES:
-        last = int(saved[-1])
-        article_id, removed, tried = library.store.passages_by_id([last])[last].article_id + 1, 0, 0
-        while removed < BATCH_ARTICLES and tried < 10 * BATCH_ARTICLES:
-            removed += library.store.remove_article(article_id, GUILD_ID) is not None
-            article_id, tried = article_id + 1, tried + 1
-        library.vectors.catch_up()
+        removed = remove_after_build(library, int(saved[-1]), BATCH_PASSAGES, BATCH_ARTICLES)
         stored = library.counts()[1]
         print(f"  {backend.name}: took out the {removed} articles of a batch added but not saved", flush=True)
     if stored != backend.state["other_passages"] + built * BATCH_PASSAGES:
@@ -565,15 +578,8 @@ def model_import(backends: Sequence[Backend], rows: Sequence[ImportRow]) -> dict
                 passages[backend.name] += libraries[backend.name].import_articles(chunk).passages
                 seconds[backend.name] += time.perf_counter() - started
         for backend in backends:
-            library, removed = libraries[backend.name], 0
-            last = int(backend.ids()[-1])
-            first = library.store.passages_by_id([last])[last].article_id + 1
-            for article_id in range(first, first + 10 * len(rows)):
-                if removed >= passages[backend.name]:
-                    break
-                gone = library.store.remove_article(article_id, None)
-                removed += len(gone[1]) if gone else 0
-            library.vectors.catch_up()
+            library = libraries[backend.name]
+            remove_after_build(library, int(backend.ids()[-1]), passages[backend.name], len(rows))
             library.vectors.commit()
     finally:
         for library in libraries.values():
