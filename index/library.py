@@ -52,6 +52,7 @@ from index.answers import (
     drop_duplicates,
     make_quote,
     mark_best_sentence,
+    marked_sentence,
     sentence_scores,
     text_sentences,
     word_coverage,
@@ -630,12 +631,13 @@ class Library:
     def _rerank(
         self, question: str, query: np.ndarray, fused: list[Candidate], actor: tuple[str, str | None] | None = None
     ) -> list[Candidate]:
-        """Re-rank the best ``RERANK`` candidates by the sentence that would be marked in each.
+        """Re-rank the best ``RERANK`` candidates by their best sentence, and choose the one to mark.
 
-        Their nearest-sentence cosine is replaced by that sentence's whole marking score
+        Their nearest-sentence cosine is replaced by the best sentence's whole marking score
         (cosine + RERANK_WEIGHT x its word, neighbour and answer-kind parts), so the passage
-        whose best sentence answers best comes first, and that sentence is the one marked
-        (bench/retrieval.py: chosen on SQuAD v2.0 dev).
+        whose best sentence answers best comes first (bench/retrieval.py: chosen on SQuAD v2.0
+        dev). The marked sentence is that one, unless a quotation or a number asked for lies in
+        another (``marked_sentence``).
         """
         head = []
         for candidate in fused[:RERANK]:
@@ -644,9 +646,8 @@ class Library:
                 head.append(candidate)
                 continue
             marking = sentence_scores(question, query, spans, candidate.sentences, RERANK_WEIGHT, actor)
-            best = int(np.argmax(marking))
-            score = candidate.score - candidate.cosine + float(marking[best])
-            head.append(replace(candidate, score=score, marked=spans[best]))
+            score = candidate.score - candidate.cosine + float(marking.max())
+            head.append(replace(candidate, score=score, marked=marked_sentence(question, spans, marking)))
         head.sort(key=lambda c: c.score, reverse=True)
         return head + fused[RERANK:]
 

@@ -38,6 +38,21 @@ def test_the_sentence_with_the_kind_of_answer_is_marked() -> None:
     assert "March 3, 2020" in mark_best_sentence("when did the results come", query, spans, vectors).text
 
 
+def test_the_bold_goes_to_the_quotation_or_the_count_asked_for_not_the_restating_lede() -> None:
+    """Choosing the bold, a quotation ("what did X say") or a count ("how many") outweighs a closer restatement."""
+    text = "Ryan said the counsel should stay. “Let them do their jobs,” Ryan said. The board counted the ballots again. It found 41 ballots more."
+    spans = text_sentences(text)
+    assert len(spans) == 4
+    query = np.asarray([1.0, 0.0], np.float32)
+    vectors = np.asarray([[1.0, 0.0], [0.8, 0.6], [1.0, 0.0], [0.8, 0.6]], np.float32)  # the restatements are closest
+    for question, marked in (
+        ("what did ryan say about the counsel", "Let them do their jobs"),
+        ("how many ballots did the board count", "41 ballots"),
+        ("who should stay", "should stay"),  # no quotation or count asked: the closest sentence
+    ):
+        assert marked in mark_best_sentence(question, query, spans, vectors).text, question
+
+
 def test_the_first_question_word_says_what_is_asked() -> None:
     """A "when" later in the question does not make it ask for a date: "what show ... when he ..." wants the show."""
     text = "Graham defended the inquiry on Face the Nation. Graham defended the inquiry on Oct. 8, a Sunday."

@@ -162,6 +162,28 @@ def test_who_did_x_blame_marks_where_x_blames(library: Library) -> None:
     assert answer.answered and "Tehran and Moscow" in answer.quotes[0].highlight
 
 
+def test_what_did_x_say_marks_the_quotation_not_the_lede_that_restates_it(library: Library) -> None:
+    """The wire's lede says that Varga spoke; the bold goes to the sentence quoting what she said."""
+    added = library.add_article(
+        NewArticle(
+            "Dunmore County recount goes on",
+            "DUNMORE (Reuters) - Dunmore County election board chair Ilse Varga said on Monday that the county's"
+            " disputed recount should not be stopped and must be allowed to run to its end. "
+            "The recount began last week after the first count left two candidates 12 votes apart. "
+            "“We need to let the counters do their jobs, and we will see it through,” Varga told reporters "
+            "outside the board's offices.",
+            published="2017-11-06",
+        )
+    )
+    for question in (
+        "what did ilse varga say about the dunmore recount",
+        "what did the dunmore board chair tell reporters",
+    ):
+        answer = library.ask(question)
+        assert answer.answered and answer.quotes[0].article_id == added.id, question
+        assert "let the counters do their jobs" in answer.quotes[0].highlight, question
+
+
 def test_a_question_about_something_no_article_mentions_is_refused_naming_it(library: Library) -> None:
     """A near miss (election words, but a name no article holds) is refused, and the refusal says what is missing."""
     answer = library.ask("did bolsonaro accept the election results")
