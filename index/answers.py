@@ -61,11 +61,16 @@ class Quote:
         }
 
 
-def refusal_sentence(missing: list[str], what: str) -> str:
-    """Why nothing is quoted: the words no article mentions when that is clear, else that ``what`` is not covered."""
+def refusal_sentence(missing: list[str], what: str, unmentioned: list[str] | None = None) -> str:
+    """Why nothing is quoted: the words no article mentions when that is clear, else that ``what`` is not covered.
+
+    ``unmentioned``: the places and years the question names that no article close to it mentions.
+    """
     if missing:
         words = " or ".join(f"“{w}”" for w in missing[:3])
         return f"No article I know mentions {words}."
+    if unmentioned:
+        return f"None of the articles closest to this {what} mentions {' or '.join(unmentioned[:3])}."
     return f"The articles I know do not cover this {what}."
 
 
@@ -77,6 +82,8 @@ class Answer:
     answered: bool
     quotes: list[Quote] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # when refused: the question's words no article holds
+    #: When refused: the places and years it names that none of the articles closest to it mention.
+    unmentioned: list[str] = field(default_factory=list)
     #: For "what's the latest on ...": the first quote's date when it is old beside the newest article
     #: of all (``present``), so the member reads the answer as of then.
     as_of: str | None = None
@@ -85,7 +92,7 @@ class Answer:
     @property
     def refusal(self) -> str:
         """The sentence a refused question gets, naming what no article mentions when that is clear."""
-        return refusal_sentence(self.missing, "question")
+        return refusal_sentence(self.missing, "question", self.unmentioned)
 
     @property
     def as_of_note(self) -> str | None:

@@ -62,6 +62,7 @@ from index.feeds import DEFAULT_FEED_POLL_MINUTES, FeedFollower, PollReport
 from index.followups import followup_query
 from index.gaps import GAP_LIMIT, GAP_SCAN, Gap, group_questions
 from index.parts import Parts
+from index.places import display, mentions
 from index.questions import Reading, in_window, published_date, read_question
 from index.timeline import TIMELINE_LIMIT, Timeline, in_date_order
 
@@ -90,6 +91,8 @@ CONTEXT_WEIGHT = 0.3
 DATE_WEIGHT = 0.3
 #: How much being the newest of the best candidates counts for "latest", "still", "now".
 LATEST_WEIGHT = 0.5
+#: A question naming a place or a year is answered from the best of this many candidates whose article names it.
+PLACE_DEPTH = 20
 #: "Newest" is judged among this many of the best candidates.
 LATEST_DEPTH = 20
 #: A "latest" answer whose first quote is more than this many days older than the newest article says "as of".
@@ -689,9 +692,12 @@ class Library:
         query = self.encoder.encode([reading.text])[0]
         pool = self._ranked(searched, query, offset + k, guild_id, reading)
         found = drop_duplicates(pool, offset + k)
+        unmentioned: list[str] = []
+        if found and (reading.places or reading.years):
+            found, unmentioned = self._mentioning(reading, pool, offset + k)
         missing, penalty = self._missing(searched)
         if not found or confidence(searched, found[0]) - penalty < self.min_score:
-            return Answer(question, answered=False, missing=self._names(missing))
+            return Answer(question, answered=False, missing=self._names(missing), unmentioned=unmentioned)
         chosen = [
             c for c in found[offset : offset + k] if confidence(searched, c) - penalty >= self.min_score * QUOTE_FLOOR
         ]
@@ -710,6 +716,38 @@ class Library:
         ]
         as_of, present = self._as_of(reading, quotes)
         return Answer(question, answered=True, quotes=quotes, as_of=as_of, present=present)
+
+    def _mentioning(self, reading: Reading, pool: list[Candidate], wanted: int) -> tuple[list[Candidate], list[str]]:
+        """The best candidates whose article names every place and year the question names, and what is unnamed.
+
+        Up to ``wanted`` candidates; and the places and years none of the articles looked at names
+        (all of them, if each is named somewhere but never together).
+
+        Only the best PLACE_DEPTH (or ``wanted``) are looked at: "who won the mexican election" is
+        not answered from a U.S. story that matches its other words well, though some article far
+        down may mention Mexico in passing. A year counts when the article holds it or was
+        published then.
+        """
+        named = {display(place): place for place in reading.places} | {year: year for year in reading.years}
+        seen: set[str] = set()
+        texts: dict[int, str] = {}
+        kept = []
+        for candidate in drop_duplicates(pool, max(PLACE_DEPTH, wanted)):
+            article_id = candidate.passage.article_id
+            if article_id not in texts:
+                texts[article_id] = self.store.article_text(article_id)
+            text, published = texts[article_id], candidate.passage.published or ""
+            held = {
+                name
+                for name, what in named.items()
+                if (mentions(text, what) if what in reading.places else what in text or published.startswith(what))
+            }
+            seen |= held
+            if len(held) == len(named):
+                kept.append(candidate)
+        if kept:
+            return kept[:wanted], []
+        return [], [name for name in named if name not in seen] or list(named)
 
     def _as_of(self, reading: Reading, quotes: list[Quote]) -> tuple[str | None, str | None]:
         """For a "latest" question: the first quote's date and the present, when it is over STALE_DAYS old.

@@ -1,4 +1,4 @@
-"""Reading a question the way members type it: chat filler, a time in it, "latest", and who is acting.
+"""Reading a question the way members type it: chat filler, a time in it, "latest", who is acting, places named.
 
 Nothing here knows the articles except through the dates it is handed, so the rules can be tested
 on their own (tests/index/test_questions.py) and weighed on the news development set's tuning half
@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+
+from index.places import places_named
 
 #: Chat filler that says nothing about the topic ("so like", "anyone know", "rn", "lol").
 _FILLER = re.compile(
@@ -75,6 +77,8 @@ _TIME = re.compile(
     rf"\b(in |on |at |during |around |from )?(({_PART}\s*)?{_MONTH}(\s+{_DAY}(?!\d))?(,?\s+{_YEAR})?|{_ONLY_YEAR})\b",
     re.IGNORECASE,
 )
+#: A year the question names ("the 2020 election"): an article that answers it mentions it or is from then.
+_NAMED_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _RELATIVE = re.compile(r"\b(last|this|past) (week|month)\b|\b(yesterday|today)\b", re.IGNORECASE)
 #: "who did X blame", "who has X accused": X is the one acting.
 _WHO_DID = re.compile(r"\bwho(m)? (did|does|do|has|have|had|will|would) (?P<rest>.+)$", re.I)
@@ -107,6 +111,9 @@ class Reading:
     latest: bool = False  # asks for the newest state of a story
     actor: str | None = None  # "who did X blame": X, who must be the one acting
     verb: str | None = None
+    #: The countries, nationalities and states it names, and the years: an article that answers it mentions them.
+    places: tuple[str, ...] = ()
+    years: tuple[str, ...] = ()
 
 
 def _strip(text: str) -> str:
@@ -128,7 +135,9 @@ def read_question(question: str, months: frozenset[tuple[int, int]], present: da
         window = _relative(relative.group(0).casefold(), present)
         text = text[: relative.start()] + " " + text[relative.end() :]
     actor, verb = _actor(_strip(text))
-    return Reading(_strip(text) or question, window, latest and window is None, actor, verb)
+    places = places_named(_strip(text))
+    years = tuple(dict.fromkeys(_NAMED_YEAR.findall(question)))
+    return Reading(_strip(text) or question, window, latest and window is None, actor, verb, places, years)
 
 
 def _actor(text: str) -> tuple[str | None, str | None]:

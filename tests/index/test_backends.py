@@ -400,6 +400,13 @@ def test_ratcliffe_question_quotes_tehran_and_moscow_in_bold(any_library: Librar
     assert tehran.text in any_library.store.article_text(tehran.article_id)
 
 
+def test_a_year_or_place_the_built_in_article_never_names_is_refused(any_library: Library) -> None:
+    """Both backends read the quoted article for the places and years a question names."""
+    assert any_library.ask("did iran try to influence the 2020 election").answered
+    later = any_library.ask("did iran try to influence the 2024 election")
+    assert not later.answered and later.refusal == "None of the articles closest to this question mentions 2024."
+
+
 def test_servers_only_see_their_own_articles(any_library: Library) -> None:
     """An article added in server A is quoted, listed and removable only in A; the built-in one everywhere."""
     added = any_library.add_article(NewArticle("Ballot Armor Act introduced", HEINRICH, guild_id=111))

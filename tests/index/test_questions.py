@@ -9,6 +9,7 @@ import pytest
 from corpus.records import NewArticle
 from index.answers import acting
 from index.library import Library
+from index.places import mentions, places_named
 from index.questions import in_window, read_question
 
 MONTHS = frozenset({(2017, 10), (2017, 11), (2017, 12), (2020, 10)})
@@ -190,6 +191,67 @@ def test_a_question_about_something_no_article_mentions_is_refused_naming_it(lib
     assert not answer.answered and answer.quotes == []
     assert answer.refusal == "No article I know mentions “bolsonaro”."
     assert answer.to_json()["refusal"] == answer.refusal
+
+
+@pytest.mark.parametrize(
+    ("question", "places"),
+    [
+        ("did russia interfere in the french election", ("russia", "france")),
+        ("who won argentina's runoff", ("argentina",)),
+        ("what did the uk say about moscow", ("united kingdom", "russia")),
+        ("who won in new mexico", ("new mexico",)),  # the longest name, not Mexico
+        ("did the us and us allies agree", ()),  # the United States is no near miss, and "us" is a pronoun
+    ],
+)
+def test_the_places_a_question_names(question: str, places: tuple[str, ...]) -> None:
+    """Countries, their adjectives and capitals, and U.S. states are read as the place they name."""
+    assert places_named(question) == places
+    assert read_question(question, MONTHS, PRESENT).places == places
+
+
+def test_a_place_is_mentioned_by_any_of_its_names() -> None:
+    """An article about "Mexican voters" or "Mexico City" mentions Mexico; "Mexicana" or New Mexico's name do not."""
+    assert mentions("Mexican voters went to the polls.", "mexico")
+    assert mentions("In Mexico City, officials said.", "mexico")
+    assert not mentions("Mexicana Airlines said.", "mexico")
+    assert mentions("The U.K. government said.", "united kingdom")
+
+
+def test_the_years_a_question_names() -> None:
+    """A year is kept beside the date window it also makes."""
+    assert read_question("who won the 2020 election", MONTHS, PRESENT).years == ("2020",)
+    assert read_question("what did mcconnell say in november 2017", MONTHS, PRESENT).years == ("2017",)
+    assert read_question("who did ratcliffe blame", MONTHS, PRESENT).years == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "refusal"),
+    [
+        ("did russia hack the german election", "None of the articles closest to this question mentions Germany."),
+        ("who won argentina's runoff", "None of the articles closest to this question mentions Argentina."),
+        (
+            "what did ratcliffe say about the 2024 election",
+            "None of the articles closest to this question mentions 2024.",
+        ),
+    ],
+)
+def test_a_near_miss_naming_a_place_or_year_no_close_article_mentions_is_refused(
+    reuters: Library, question: str, refusal: str
+) -> None:
+    """Another country's or a later election, asked in election words that match U.S. stories well, is refused."""
+    answer = reuters.ask(question)
+    assert not answer.answered and answer.quotes == []
+    assert answer.refusal == refusal
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["did iran try to influence the 2020 election", "who did ratcliffe blame before the 2020 election"],
+)
+def test_a_question_naming_a_place_or_year_its_article_mentions_is_answered(reuters: Library, question: str) -> None:
+    """The built-in article names Iran and 2020: it is quoted as before."""
+    answer = reuters.ask(question)
+    assert answer.answered and answer.quotes[0].title.startswith("Washington accuses Tehran, Moscow")
 
 
 def test_a_transposed_letter_is_still_found(library: Library) -> None:
