@@ -47,6 +47,7 @@ _SHORTHAND = {
     "docs": "documents",
     "thru": "through",
     "reorg": "reorganization",
+    "intel": "intelligence",
     "doj": "DOJ Justice Department",
     "dhs": "DHS Homeland Security",
 }

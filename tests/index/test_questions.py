@@ -75,6 +75,7 @@ def test_chat_filler_is_dropped() -> None:
         ("what was the ag's excuse", "what was the Attorney General's excuse"),
         ("did the doj indict anyone", "did the DOJ Justice Department indict anyone"),
         ("who paid for the oppo file", "who paid for the opposition research file"),
+        ("how long was clovis grilled by house intel", "how long was clovis grilled by house intelligence"),
         ("what docs did the state dept hand over", "what documents did the state Department hand over"),
         ("is the agenda set", "is the agenda set"),  # a word that only begins like shorthand is left alone
     ],
