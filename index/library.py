@@ -62,7 +62,7 @@ from index.feeds import DEFAULT_FEED_POLL_MINUTES, FeedFollower, PollReport
 from index.followups import followup_query
 from index.gaps import GAP_LIMIT, GAP_SCAN, Gap, group_questions
 from index.parts import Parts
-from index.places import display, mentions
+from index.places import display, places_in
 from index.questions import Reading, in_window, published_date, read_question
 from index.timeline import TIMELINE_LIMIT, Timeline, in_date_order
 
@@ -720,34 +720,30 @@ class Library:
     def _mentioning(self, reading: Reading, pool: list[Candidate], wanted: int) -> tuple[list[Candidate], list[str]]:
         """The best candidates whose article names every place and year the question names, and what is unnamed.
 
-        Up to ``wanted`` candidates; and the places and years none of the articles looked at names
-        (all of them, if each is named somewhere but never together).
-
-        Only the best PLACE_DEPTH (or ``wanted``) are looked at: "who won the mexican election" is
-        not answered from a U.S. story that matches its other words well, though some article far
-        down may mention Mexico in passing. A year counts when the article holds it or was
-        published then.
+        Up to ``wanted`` candidates, looked for among the best PLACE_DEPTH (or ``wanted``): "who won
+        the mexican election" is not answered from a U.S. story that matches its other words well,
+        though some article far down may mention Mexico in passing. A year counts when the article
+        holds it or was published then. With none, the places and years none of those articles
+        names, for the refusal (none when each is named somewhere, only never together).
         """
-        named = {display(place): place for place in reading.places} | {year: year for year in reading.years}
+        looked = drop_duplicates(pool, max(PLACE_DEPTH, wanted))
+        texts = self.store.article_texts({c.passage.article_id for c in looked})
+        places = {article_id: set(places_in(text)) for article_id, text in texts.items()}
         seen: set[str] = set()
-        texts: dict[int, str] = {}
         kept = []
-        for candidate in drop_duplicates(pool, max(PLACE_DEPTH, wanted)):
+        for candidate in looked:
             article_id = candidate.passage.article_id
-            if article_id not in texts:
-                texts[article_id] = self.store.article_text(article_id)
-            text, published = texts[article_id], candidate.passage.published or ""
-            held = {
-                name
-                for name, what in named.items()
-                if (mentions(text, what) if what in reading.places else what in text or published.startswith(what))
-            }
+            if article_id not in texts:  # removed meanwhile by another process
+                continue
+            published = candidate.passage.published or ""
+            held = {p for p in reading.places if p in places[article_id]}
+            held |= {y for y in reading.years if y in texts[article_id] or published.startswith(y)}
             seen |= held
-            if len(held) == len(named):
+            if len(held) == len(reading.places) + len(reading.years):
                 kept.append(candidate)
         if kept:
             return kept[:wanted], []
-        return [], [name for name in named if name not in seen] or list(named)
+        return [], [display(p) for p in reading.places if p not in seen] + [y for y in reading.years if y not in seen]
 
     def _as_of(self, reading: Reading, quotes: list[Quote]) -> tuple[str | None, str | None]:
         """For a "latest" question: the first quote's date and the present, when it is over STALE_DAYS old.

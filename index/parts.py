@@ -92,6 +92,9 @@ class ArticleStore(Protocol):
     def article_text(self, article_id: int) -> str:
         """An article's full verbatim text."""
 
+    def article_texts(self, article_ids: Iterable[int]) -> dict[int, str]:
+        """The full texts of these articles, keyed by id (one removed meanwhile is left out)."""
+
     def article_passages(self, article_id: int) -> list[StoredPassage]:
         """An article's passages in reading order."""
 

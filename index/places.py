@@ -4,7 +4,8 @@ A near miss often names a place the articles do not cover ("did russia interfere
 election", "who won the mexican election") while every other word matches a U.S. story well. Each
 place is known by its name, its adjective and common other names; an article mentions the place
 when it holds any of them. The United States is left out: every article of an election-security
-collection is about it, and "us" is mostly a pronoun.
+collection is about it, and "us" is mostly a pronoun. So are words that are mostly something
+else in questions ("chad", "polish"), and newspapers' names ("the New York Times") name no place.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ cameroon|cameroonian
 canada|canadian|canadians
 cape verde|cabo verde
 central african republic
-chad|chadian
 chile|chilean
 china|chinese|beijing|prc
 colombia|colombian
@@ -134,6 +134,7 @@ nicaragua|nicaraguan
 niger|nigerien
 nigeria|nigerian|nigerians
 north korea|north korean|pyongyang
+korea|korean|koreans
 north macedonia|macedonia|macedonian
 norway|norwegian
 oman|omani
@@ -144,7 +145,7 @@ papua new guinea
 paraguay|paraguayan
 peru|peruvian
 philippines|philippine|filipino|filipinos
-poland|polish|poles
+poland|poles
 portugal|portuguese
 qatar|qatari
 romania|romanian
@@ -180,7 +181,7 @@ turkmenistan|turkmen
 uganda|ugandan
 ukraine|ukrainian|ukrainians|kiev|kyiv
 united arab emirates|uae|emirati|dubai|abu dhabi
-united kingdom|uk|u.k.|britain|british|england|scotland|scottish|wales|welsh|london|brexit
+united kingdom|uk|u.k.|u.k|britain|british|england|scotland|scottish|wales|welsh|london|brexit
 uruguay|uruguayan
 uzbekistan|uzbek
 venezuela|venezuelan|venezuelans
@@ -242,6 +243,15 @@ puerto rico|puerto rican
 """
 
 
+#: Places named "the ..." in a sentence.
+_WITH_THE = frozenset(
+    "united kingdom|netherlands|european union|philippines|bahamas|gambia|united arab emirates|czech republic"
+    "|dominican republic|central african republic|maldives|comoros".split("|")
+)
+#: Newspapers whose names hold a place's.
+_PRESS = re.compile(r"\b(new york (times|post|daily news|magazine)|washington (post|times|examiner))\b")
+
+
 def _load() -> tuple[dict[str, str], re.Pattern[str]]:
     place_of: dict[str, str] = {}
     for line in _PLACES.strip().splitlines():
@@ -249,28 +259,28 @@ def _load() -> tuple[dict[str, str], re.Pattern[str]]:
         for name in names:
             place_of[name] = names[0]
     longest_first = sorted(place_of, key=len, reverse=True)
-    pattern = re.compile(r"(?<![\w'’.])(" + "|".join(re.escape(n) for n in longest_first) + r")(?![\w])")
+    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(n) for n in longest_first) + r")(?!\w)")
     return place_of, pattern
 
 
 _PLACE_OF, _NAMED = _load()
-_NAMES_OF: dict[str, tuple[str, ...]] = {}
-for _name, _place in _PLACE_OF.items():
-    _NAMES_OF[_place] = (*_NAMES_OF.get(_place, ()), _name)
+
+
+def places_in(text: str) -> tuple[str, ...]:
+    """The places ``text`` names (each by its first name in the list), in order, each once.
+
+    The longest name wins: "New Mexico" names New Mexico, not Mexico.
+    """
+    folded = _PRESS.sub(" ", text.casefold())
+    return tuple(dict.fromkeys(_PLACE_OF[m.group(1)] for m in _NAMED.finditer(folded)))
 
 
 @lru_cache(maxsize=4096)
-def places_named(text: str) -> tuple[str, ...]:
-    """The places ``text`` names (each by its first name in the list), in order, each once."""
-    return tuple(dict.fromkeys(_PLACE_OF[m.group(1)] for m in _NAMED.finditer(text.casefold())))
+def places_named(question: str) -> tuple[str, ...]:
+    """The places a question names (see :func:`places_in`)."""
+    return places_in(question)
 
 
 def display(place: str) -> str:
-    """How a refusal names the place: "Mexico", "United Kingdom"."""
-    return place.title()
-
-
-def mentions(text: str, place: str) -> bool:
-    """Whether ``text`` names ``place`` by any of its names ("Mexico City" and "Mexican" both name Mexico)."""
-    folded = text.casefold()
-    return any(re.search(r"(?<![\w])" + re.escape(name) + r"(?![\w])", folded) for name in _NAMES_OF[place])
+    """How a refusal names the place: "Mexico", "the United Kingdom"."""
+    return ("the " if place in _WITH_THE else "") + place.title()

@@ -79,7 +79,12 @@ _TIME = re.compile(
     re.IGNORECASE,
 )
 #: A year the question names ("the 2020 election"): an article that answers it mentions it or is from then.
-_NAMED_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+#: Not a count ("more than 2000 ballots").
+_NAMED_YEAR = re.compile(
+    r"(?<!\bthan )(?<!\babout )(?<!\bover )(?<!\bnearly )(?<!\balmost )(?<!\baround )(?<!\bsome )"
+    r"(?<!\bleast )\b(?:19|20)\d\d\b(?!\s*(?:people|votes|ballots|voters|emails|accounts|ads|posts|times)\b)",
+    re.IGNORECASE,
+)
 _RELATIVE = re.compile(r"\b(last|this|past) (week|month)\b|\b(yesterday|today)\b", re.IGNORECASE)
 #: "who did X blame", "who has X accused": X is the one acting.
 _WHO_DID = re.compile(r"\bwho(m)? (did|does|do|has|have|had|will|would) (?P<rest>.+)$", re.I)

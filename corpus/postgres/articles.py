@@ -262,6 +262,13 @@ class PgArticleStore:
         """The full verbatim text of an article."""
         return str(self.db.query("SELECT text FROM articles WHERE id = %s", (article_id,))[0][0])
 
+    def article_texts(self, article_ids: Iterable[int]) -> dict[int, str]:
+        """The full texts of these articles, keyed by id (one removed meanwhile is left out)."""
+        rows = self.db.query(
+            "SELECT id, text FROM articles WHERE id = ANY(%s)", (sorted({int(i) for i in article_ids}),)
+        )
+        return {int(a): str(t) for a, t in rows}
+
     def list_articles(self, guild_id: int | None) -> list[Article]:
         """Every article visible to ``guild_id``, oldest first."""
         rows = self.db.query(

@@ -276,6 +276,16 @@ class SqliteArticleStore:
         """The full verbatim text of an article."""
         return str(self.db.query("SELECT text FROM articles WHERE id = ?", (article_id,))[0][0])
 
+    def article_texts(self, article_ids: Iterable[int]) -> dict[int, str]:
+        """The full texts of these articles, keyed by id (one removed meanwhile is left out)."""
+        ids = sorted({int(i) for i in article_ids})
+        found: dict[int, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self.db.query(f"SELECT id, text FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            found.update((int(a), str(t)) for a, t in rows)
+        return found
+
     def list_articles(self, guild_id: int | None) -> list[Article]:
         """Every article visible to ``guild_id``, oldest first."""
         rows = self.db.query(
