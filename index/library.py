@@ -62,7 +62,7 @@ from index.feeds import DEFAULT_FEED_POLL_MINUTES, FeedFollower, PollReport
 from index.followups import followup_query
 from index.gaps import GAP_LIMIT, GAP_SCAN, Gap, group_questions
 from index.parts import Parts
-from index.places import display, places_in
+from index.places import display, mentions
 from index.questions import Reading, in_window, published_date, read_question
 from index.timeline import TIMELINE_LIMIT, Timeline, in_date_order
 
@@ -728,7 +728,7 @@ class Library:
         """
         looked = drop_duplicates(pool, max(PLACE_DEPTH, wanted))
         texts = self.store.article_texts({c.passage.article_id for c in looked})
-        places = {article_id: set(places_in(text)) for article_id, text in texts.items()}
+        places = {a: {p for p in reading.places if mentions(text, p)} for a, text in texts.items()}
         seen: set[str] = set()
         kept = []
         for candidate in looked:

@@ -249,7 +249,8 @@ _WITH_THE = frozenset(
     "|dominican republic|central african republic|maldives|comoros".split("|")
 )
 #: Newspapers whose names hold a place's.
-_PRESS = re.compile(r"\b(new york (times|post|daily news|magazine)|washington (post|times|examiner))\b")
+_PRESS_NAMES = ("new york times", "new york post", "new york daily news", "new york magazine")
+_PRESS = re.compile(r"\b(" + "|".join(_PRESS_NAMES) + r")\b")
 
 
 def _load() -> tuple[dict[str, str], re.Pattern[str]]:
@@ -279,6 +280,27 @@ def places_in(text: str) -> tuple[str, ...]:
 def places_named(question: str) -> tuple[str, ...]:
     """The places a question names (see :func:`places_in`)."""
     return places_in(question)
+
+
+@lru_cache(maxsize=512)
+def _names_pattern(place: str) -> re.Pattern[str]:
+    """The place's names and, before them, every longer name holding one of them ("new mexico" for Mexico)."""
+    own = [name for name, of in _PLACE_OF.items() if of == place]
+    longer = [
+        name
+        for name in (*_PLACE_OF, *_PRESS_NAMES)
+        if _PLACE_OF.get(name) != place and any(re.search(rf"(?<!\w){re.escape(o)}(?!\w)", name) for o in own)
+    ]
+    names = sorted({*own, *longer}, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(" + "|".join(re.escape(n) for n in names) + r")(?!\w)")
+
+
+def mentions(text: str, place: str) -> bool:
+    """Whether ``text`` names ``place`` by any of its names, not only inside a longer one (see :func:`places_in`).
+
+    Much faster than :func:`places_in` on a whole article: it looks for one place's names only.
+    """
+    return any(_PLACE_OF.get(m.group(1)) == place for m in _names_pattern(place).finditer(text.casefold()))
 
 
 def display(place: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 from corpus.records import NewArticle
 from index.answers import acting
 from index.library import Library
-from index.places import display, places_in, places_named
+from index.places import display, mentions, places_in, places_named
 from index.questions import in_window, read_question
 
 MONTHS = frozenset({(2017, 10), (2017, 11), (2017, 12), (2020, 10)})
@@ -219,6 +219,10 @@ def test_a_place_is_mentioned_by_any_of_its_names() -> None:
     assert places_in("Voters in New Mexico and West Virginia.") == ("new mexico", "west virginia")
     assert places_in("The U.K. government said.") == ("united kingdom",)
     assert (display("united kingdom"), display("mexico")) == ("the United Kingdom", "Mexico")
+    # One place looked for in a whole article, as ask does: the same reading, not only inside a longer name.
+    assert mentions("Mexican voters, and voters in New Mexico.", "mexico")
+    assert not mentions("Voters in New Mexico.", "mexico") and not mentions("The New York Times said.", "new york")
+    assert mentions("Virginia and West Virginia.", "virginia") and not mentions("West Virginia.", "virginia")
 
 
 def test_the_years_a_question_names() -> None:
