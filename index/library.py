@@ -736,7 +736,7 @@ class Library:
             if article_id not in texts:  # removed meanwhile by another process
                 continue
             published = candidate.passage.published or ""
-            held = {p for p in reading.places if p in places[article_id]}
+            held = set(places[article_id])  # the question's places this article names
             held |= {y for y in reading.years if y in texts[article_id] or published.startswith(y)}
             seen |= held
             if len(held) == len(reading.places) + len(reading.years):
