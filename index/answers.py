@@ -159,6 +159,9 @@ def _split(text: str) -> tuple[Span, ...]:
 WORD_WEIGHT = 0.5
 NEIGHBOUR_WEIGHT = 0.1
 KIND_WEIGHT = 0.1
+#: ... and for "when" a date counts twice that: a date-less sentence on the event seldom says when
+#: (news dev set, tuning half; the SQuAD v2.0 dev half's marking 0.8745 -> 0.8756, MRR@10 0.9254 -> 0.9256).
+DATE_KIND_WEIGHT = 0.2
 #: Choosing the bold sentence for "what did X say" and "how many", holding a quotation or a number counts
 #: this much more (news dev set, tuning half; bench/news.py). Only the choice: in ranking passages it
 #: would also lift the confidence of unanswerable questions. For names and dates it marked worse on the
@@ -338,7 +341,7 @@ def sentence_scores(
     its passage), plus the share of the question's words it holds, each word weighted by how
     rare it is among the passage's sentences, plus a little for the words its neighbours hold
     ("He said..." after the sentence that names him) and for holding the kind of thing asked
-    for (a date for "when", a number for "how many", a name for "who").
+    for (a date for "when", counting DATE_KIND_WEIGHT, a number for "how many", a name for "who").
     """
     asked = _terms(question)
     held = [_terms(s.text) for s in spans]
@@ -350,9 +353,10 @@ def sentence_scores(
     neighbours[:-1] += words[1:]
     kinds = np.asarray([_has_expected_kind(question, s.text) for s in spans])
     acts = np.asarray([acting(actor[0], actor[1], s.text) for s in spans]) if actor else 0.0
+    kind = DATE_KIND_WEIGHT if _expected(question).kind == "date" else KIND_WEIGHT
     return np.asarray(
         vectors @ query
-        + extras * (WORD_WEIGHT * words + NEIGHBOUR_WEIGHT * neighbours + KIND_WEIGHT * kinds + ACTOR_WEIGHT * acts)
+        + extras * (WORD_WEIGHT * words + NEIGHBOUR_WEIGHT * neighbours + kind * kinds + ACTOR_WEIGHT * acts)
     )
 
 

@@ -613,10 +613,11 @@ class Library:
         """Add what the passage's article says about it: how close its lede is, and when it was published.
 
         A passage is read in its article: + CONTEXT_WEIGHT x the cosine of the article's first
-        passage (what the story is about), and that first passage, the lede, + LEDE_WEIGHT. A time in the question favours articles published then
-        (+ DATE_WEIGHT, more for a named day or month); "latest", "still", "now" favour the newest
-        of the candidates, in proportion to their dates (+ LATEST_WEIGHT for the newest). Weights
-        chosen on the tuning half of the news development set (bench/news.py).
+        passage (what the story is about), and that first passage, the lede, + LEDE_WEIGHT. A time
+        in the question favours articles published then (+ DATE_WEIGHT, more for a named day or
+        month); "latest", "still", "now" favour the newest of the candidates, in proportion to their
+        dates (+ LATEST_WEIGHT for the newest). Weights chosen on the tuning half of the news
+        development set (bench/news.py).
         """
         ledes = self.store.lede_vectors({c.passage.article_id for c in fused}, self.encoder.name)
         boost = np.asarray(

@@ -38,6 +38,17 @@ def test_the_sentence_with_the_kind_of_answer_is_marked() -> None:
     assert "March 3, 2020" in mark_best_sentence("when did the results come", query, spans, vectors).text
 
 
+def test_when_marks_the_sentence_with_the_date_over_a_slightly_closer_one_without() -> None:
+    """For "when", holding a date outweighs being a little closer in meaning; for other questions it does not."""
+    text = "The board certified the recount, its clerk said. The board certified the recount on Nov. 20."
+    spans = text_sentences(text)
+    assert len(spans) == 2
+    query = np.asarray([1.0, 0.0], np.float32)
+    vectors = np.asarray([[1.0, 0.0], [0.85, 0.527]], np.float32)  # the date-less sentence is closer by 0.15
+    assert "Nov. 20" in mark_best_sentence("when did the board certify the recount", query, spans, vectors).text
+    assert "clerk" in mark_best_sentence("did the board certify the recount", query, spans, vectors).text
+
+
 def test_the_bold_goes_to_the_quotation_or_the_count_asked_for_not_the_restating_lede() -> None:
     """Choosing the bold, a quotation ("what did X say") or a count ("how many") outweighs a closer restatement."""
     text = "Ryan said the counsel should stay. “Let them do their jobs,” Ryan said. The board counted the ballots again. It found 41 ballots more."

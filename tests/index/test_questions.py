@@ -145,6 +145,33 @@ def test_latest_quotes_the_newest_article_on_the_story(library: Library) -> None
     assert answer.answered and answer.quotes[0].article_id == ids["12"]
 
 
+def test_the_lede_comes_first_of_two_passages_saying_the_same(library: Library) -> None:
+    """A story's opening passage and its last one hold the same two sentences: the opening one, the lede, is quoted first."""
+    claim = (
+        "The Harlow County election board certified the mayoral recount on Monday, keeping Mayor Dana Pruitt in office."
+    )
+    aside = "The count took a month and was watched by observers from both parties."
+    middle = (
+        "Board members spent the {} checking provisional ballots from the county's northern precincts. Observers from"
+        " both parties watched the count in the courthouse {}, and the board said every tally sheet would be posted"
+        " online. Turnout in the mayoral race was higher than in any municipal election since 2009."
+    )
+    text = "\n\n".join(
+        (f"{aside} {claim}", middle.format("weekend", "basement"), middle.format("week", "cellar"), f"{claim} {aside}")
+    )
+    added = library.add_article(NewArticle("Harlow recount certified", text, published="2017-11-06"))
+    _, passages = library.get_article(added.id)
+    assert len(passages) == 4
+    for question in (
+        "did the harlow board certify the recount",
+        "is pruitt still mayor of harlow",
+        "did dana pruitt keep her job",
+        "was the harlow recount certified",
+    ):
+        answer = library.ask(question)
+        assert answer.answered and answer.quotes[0].passage_id == passages[0].id, question
+
+
 def test_latest_answered_from_old_articles_says_as_of_when(library: Library) -> None:
     """The newest on a story from 2017 beside articles that run to 2020 says "as of" its date; a current one does not."""
     dated(library)
