@@ -64,6 +64,22 @@ def test_the_bold_goes_to_the_quotation_or_the_count_asked_for_not_the_restating
         assert marked in mark_best_sentence(question, query, spans, vectors).text, question
 
 
+def test_which_senator_marks_the_sentence_naming_a_senator_not_the_lede_restating_one() -> None:
+    """ "Which senator ..." bolds "Senator Ben Cardin", though the lede restating "a senator" is closer."""
+    text = (
+        "A Democratic senator is leading the party's own Russia report, aides told Reuters on Tuesday. "
+        "Senator Ben Cardin has been leading the effort since March."
+    )
+    spans = text_sentences(text)
+    assert len(spans) == 2
+    query = np.asarray([1.0, 0.0], np.float32)
+    vectors = np.asarray([[1.0, 0.0], [0.9, 0.436]], np.float32)
+    marked = mark_best_sentence("which senator is leading the democrats own russia report", query, spans, vectors)
+    assert "Ben Cardin" in marked.text
+    # Asked who leads, not which senator: the closest sentence, which names no one after a noun asked for.
+    assert "aides told" in mark_best_sentence("is a senator leading the report", query, spans, vectors).text
+
+
 def test_the_first_question_word_says_what_is_asked() -> None:
     """A "when" later in the question does not make it ask for a date: "what show ... when he ..." wants the show."""
     text = "Graham defended the inquiry on Face the Nation. Graham defended the inquiry on Oct. 8, a Sunday."
