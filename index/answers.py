@@ -292,9 +292,8 @@ def named_as_asked(question: str, sentence: str) -> bool:
     if not expected.nouns:
         return False
     tokens = _TOKEN.findall(sentence)
-    stems = [next(iter(_terms(t)), "") for t in tokens]
-    for i, stem in enumerate(stems):
-        if stem not in expected.nouns:
+    for i, token in enumerate(tokens):
+        if not _terms(token) & expected.nouns:
             continue
         for j in range(i + 1, min(i + 5, len(tokens) - 1)):
             first, last = tokens[j], tokens[j + 1]
