@@ -172,6 +172,11 @@ def logged(process: ShardProcess, guild: Guild) -> bool:
     return f"guild={guild.id} " in process.log_text()
 
 
+def command_line(guild: Guild) -> str:
+    """What a process logs for a command from ``guild`` once it has answered it (after the reply)."""
+    return f"guild={guild.id} "
+
+
 def new_database(pg_server: Any, seeded_dir: Path, base: Path) -> str:
     """A fresh PostgreSQL database holding the built-in article (migrated from the seeded SQLite directory)."""
     import psycopg
@@ -221,8 +226,9 @@ def test_each_process_answers_only_its_own_guilds(two_processes: Shards) -> None
     for sent, answer in shards.ask_all([a0, c0, b1], BUILT_IN_QUESTION):
         answered_once(shards, sent)
         assert titles(answer), answer.body
-    assert logged(zero, a0) and logged(zero, c0) and not logged(zero, b1)
-    assert logged(one, b1) and not logged(one, a0) and not logged(one, c0)
+    for name, served in (("zero", a0), ("zero", c0), ("one", b1)):
+        shards.wait_for_log(name, command_line(served))
+    assert not logged(zero, b1) and not logged(one, a0) and not logged(one, c0)
     shards.wait_for_log("zero", "serving shard 0 of 2: 2 servers")
     shards.wait_for_log("one", "serving shard 1 of 2: 1 server")
 
@@ -290,12 +296,13 @@ def test_one_process_runs_every_shard_when_no_ids_are_given(tmp_path: Path, seed
     shards.discord.recommended_shards = 2
     shards.start_stand_in()
     try:
-        solo = shards.launch("solo", (0, 1))
+        shards.launch("solo", (0, 1))
         shards.wait_for_shards("solo")
         for sent, answer in shards.ask_all([on_zero, on_one], BUILT_IN_QUESTION):
             answered_once(shards, sent)
             assert titles(answer), answer.body
-        assert logged(solo, on_zero) and logged(solo, on_one)
+        shards.wait_for_log("solo", command_line(on_zero))
+        shards.wait_for_log("solo", command_line(on_one))
         shards.wait_for_log("solo", "serving shards 0, 1 of 2: 2 servers")
         asked_discord = any(c.path == "/gateway/bot" for c in shards.discord.calls)
         assert asked_discord == (how == "recommended by Discord")
