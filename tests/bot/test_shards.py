@@ -167,14 +167,14 @@ def answered_once(shards: Shards, sent: Sent) -> None:
     assert len(callbacks) == 1, callbacks
 
 
-def logged(process: ShardProcess, guild: Guild) -> bool:
-    """Whether a process logged a command from ``guild``."""
-    return f"guild={guild.id} " in process.log_text()
-
-
 def command_line(guild: Guild) -> str:
     """What a process logs for a command from ``guild`` once it has answered it (after the reply)."""
     return f"guild={guild.id} "
+
+
+def logged(process: ShardProcess, guild: Guild) -> bool:
+    """Whether a process logged a command from ``guild``."""
+    return command_line(guild) in process.log_text()
 
 
 def new_database(pg_server: Any, seeded_dir: Path, base: Path) -> str:
