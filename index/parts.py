@@ -89,9 +89,6 @@ class ArticleStore(Protocol):
     def count_articles(self, guild_id: int | None) -> int:
         """How many articles ``guild_id`` sees."""
 
-    def article_text(self, article_id: int) -> str:
-        """An article's full verbatim text."""
-
     def article_texts(self, article_ids: Iterable[int]) -> dict[int, str]:
         """The full texts of these articles, keyed by id (one removed meanwhile is left out)."""
 

@@ -258,10 +258,6 @@ class PgArticleStore:
         )
         return Article(*rows[0]) if rows else None
 
-    def article_text(self, article_id: int) -> str:
-        """The full verbatim text of an article."""
-        return str(self.db.query("SELECT text FROM articles WHERE id = %s", (article_id,))[0][0])
-
     def article_texts(self, article_ids: Iterable[int]) -> dict[int, str]:
         """The full texts of these articles, keyed by id (one removed meanwhile is left out)."""
         rows = self.db.query(

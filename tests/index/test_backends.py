@@ -120,7 +120,9 @@ def test_replace_swaps_passages_in_one_change(parts: Parts) -> None:
     )
     assert parts.store.generation() == generation + 1 and set(old_ids).isdisjoint(new_ids)
     replaced = parts.store.get_article(article_id, 7)
-    assert parts.store.article_text(article_id) == new and replaced is not None and replaced.title == "A2"
+    assert (
+        parts.store.article_texts([article_id])[article_id] == new and replaced is not None and replaced.title == "A2"
+    )
     assert parts.lexical.search("voting machines", 5, 7) == []
     assert [pid for pid, _ in parts.lexical.search("maricopa ballots", 5, 7)] == new_ids
     assert parts.lexical.search("maricopa", 5, 8) == []
@@ -397,7 +399,7 @@ def test_ratcliffe_question_quotes_tehran_and_moscow_in_bold(any_library: Librar
     assert answer.answered
     [tehran] = [q for q in answer.quotes if "Tehran and Moscow had got hold" in q.text]
     assert "Tehran and Moscow" in tehran.highlight and tehran.highlight.startswith("In a press conference")
-    assert tehran.text in any_library.store.article_text(tehran.article_id)
+    assert tehran.text in any_library.store.article_texts([tehran.article_id])[tehran.article_id]
 
 
 def test_a_year_or_place_the_built_in_article_never_names_is_refused(any_library: Library) -> None:

@@ -62,9 +62,8 @@ def test_entries_are_added_once_extracted_and_dated(any_library: Library, site: 
     answer = library.ask("how many ballots did ashford count by hand", guild_id=GUILD)
     assert answer.answered and "4,212 paper ballots" in answer.quotes[0].text
     article, _ = library.get_article(answer.quotes[0].article_id, guild_id=GUILD)
-    assert "summary" not in library.store.article_text(article.id) and "cookies" not in library.store.article_text(
-        article.id
-    )
+    stored = library.store.article_texts([article.id])[article.id]
+    assert "summary" not in stored and "cookies" not in stored
     assert library.list_articles(guild_id=GUILD + 1) == library.list_articles(guild_id=None)  # only this server's
     pages = sum(site.hits(f"/news/{s.slug}.html") for s in STORIES)
     again = library.poll_feeds(NOW + timedelta(hours=1))

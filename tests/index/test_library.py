@@ -30,7 +30,7 @@ def test_seed_question_quotes_tehran_and_moscow(library: Library) -> None:
     answer = library.ask("who did Ratcliffe blame?")
     assert answer.answered
     assert "Tehran and Moscow" in quoted(answer)
-    article_text = library.store.article_text(answer.quotes[0].article_id)
+    article_text = library.store.article_texts([answer.quotes[0].article_id])[answer.quotes[0].article_id]
     for quote in answer.quotes:
         assert quote.text in article_text and quote.highlight in quote.text
         assert quote.title == "Washington accuses Tehran, Moscow of attempts to interfere in the campaign"

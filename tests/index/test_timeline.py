@@ -48,7 +48,7 @@ def test_the_articles_on_a_topic_come_oldest_first_one_quote_each(library: Libra
     assert "Harbour dredging" not in {q.title for q in timeline.entries}
     for quote in timeline.entries:
         article, _ = library.get_article(quote.article_id)
-        assert quote.text in library.store.article_text(article.id) and quote.highlight in quote.text
+        assert quote.text in library.store.article_texts([article.id])[article.id] and quote.highlight in quote.text
     assert json.loads(json.dumps(timeline.to_json()))["entries"][0]["published"] == "2017-10-06"
 
 
