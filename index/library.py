@@ -838,9 +838,15 @@ class Library:
         """The question with misspelt words replaced by the closest terms the articles hold, for searching.
 
         Only the lexical search and the word counts use it; the model reads the question as typed,
-        since a "fix" may also turn a real word the articles lack into another.
+        since a "fix" may also turn a real word the articles lack into another. A word the model's
+        vocabulary holds whole is such a real word (or a common name), so it is left as typed:
+        "manual" is not searched as "manuel", nor "hunter" as "hunger".
         """
-        fixes = self.lexical.spelling_fixes(question)
+        fixes = {
+            word: fix
+            for word, fix in self.lexical.spelling_fixes(question).items()
+            if self.encoder.count_tokens(word) > 1
+        }
         return _WORD.sub(lambda m: fixes.get(m.group().casefold(), m.group()), question) if fixes else question
 
     def mark(self, passage: StoredPassage, question: str, query: np.ndarray, vectors: np.ndarray | None = None) -> Span:

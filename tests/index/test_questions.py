@@ -293,3 +293,9 @@ def test_a_question_naming_a_place_or_year_its_article_mentions_is_answered(reut
 def test_a_transposed_letter_is_still_found(library: Library) -> None:
     """ "ratclife" and "electoin" are read as the words the articles hold."""
     assert library.spelled("who did ratclife blame before the electoin") == "who did ratcliff blame before the elect"
+
+
+def test_a_real_word_no_article_holds_is_not_read_as_a_name_near_it(library: Library) -> None:
+    """ "manual" is no misspelling of the "Manuel" an article names: it is searched as typed."""
+    library.add_article(NewArticle("Recount in Harlow", "Election officer Manuel Ortiz said the ballots were counted twice."))
+    assert library.spelled("what does the manual say about recounts") == "what does the manual say about recounts"
