@@ -297,5 +297,7 @@ def test_a_transposed_letter_is_still_found(library: Library) -> None:
 
 def test_a_real_word_no_article_holds_is_not_read_as_a_name_near_it(library: Library) -> None:
     """ "manual" is no misspelling of the "Manuel" an article names: it is searched as typed."""
-    library.add_article(NewArticle("Recount in Harlow", "Election officer Manuel Ortiz said the ballots were counted twice."))
+    library.add_article(
+        NewArticle("Recount in Harlow", "Election officer Manuel Ortiz said the ballots were counted twice.")
+    )
     assert library.spelled("what does the manual say about recounts") == "what does the manual say about recounts"
