@@ -200,6 +200,8 @@ _DATE = re.compile(
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b"
 )
+#: "how many", "how much", ...: the word after "how" shapes the question; no article need hold it.
+_HOW_WORD = re.compile(r"\bhow (many|much|long|old|far|often|soon|big|large)\b")
 _NAME = re.compile(r"\b[A-Z][a-z]+")
 #: The question's first question word says what it asks ("what show was he on when he..." asks for no date).
 _ASKS = re.compile(r"\b(when|who|whom|whose|which|what|where|why|how)\b")
@@ -229,6 +231,11 @@ def _terms(text: str) -> frozenset[str]:
 def content_words(text: str) -> frozenset[str]:
     """The content words of ``text`` as marking compares them (case-folded, a common ending dropped)."""
     return _terms(text)
+
+
+def shaping_words(question: str) -> frozenset[str]:
+    """The question's words that only shape what it asks ("many" of "how many"): not what it is about."""
+    return frozenset(_HOW_WORD.findall(question.casefold()))
 
 
 def word_coverage(question: str, text: str) -> float:

@@ -54,6 +54,7 @@ from index.answers import (
     mark_best_sentence,
     marked_sentence,
     sentence_scores,
+    shaping_words,
     text_sentences,
     word_coverage,
 )
@@ -765,9 +766,11 @@ class Library:
     def _missing(self, searched: str) -> tuple[list[str], float]:
         """The question's words no article holds, and how much they lower the confidence of every quote.
 
-        Often the missing word is the name the question is about.
+        Often the missing word is the name the question is about; "many" of "how many" is not (a
+        small collection may not hold it).
         """
-        missing = self.lexical.missing_words(searched)
+        shaping = shaping_words(searched)
+        missing = [w for w in self.lexical.missing_words(searched) if w not in shaping]
         penalty = MISSING_WEIGHT * len(missing) / max(1, len(content_words(searched)))
         penalty += KEY_MISSING_WEIGHT * any(len(w) >= KEY_LENGTH and w.isalpha() for w in missing)
         return missing, penalty

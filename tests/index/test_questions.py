@@ -301,3 +301,11 @@ def test_a_real_word_no_article_holds_is_not_read_as_a_name_near_it(library: Lib
         NewArticle("Recount in Harlow", "Election officer Manuel Ortiz said the ballots were counted twice.")
     )
     assert library.spelled("what does the manual say about recounts") == "what does the manual say about recounts"
+
+
+def test_a_refusal_names_what_the_question_is_about_not_the_how_many_it_asks(library: Library) -> None:
+    """The built-in article holds neither "many" nor "spend": only "spend" is what a question is about."""
+    counted = library.ask("how many states got the emails")
+    assert not counted.answered and counted.refusal == "The articles I know do not cover this question."
+    spent = library.ask("how much did iran spend")
+    assert not spent.answered and spent.refusal == "No article I know mentions “spend”."
