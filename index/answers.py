@@ -234,8 +234,16 @@ def content_words(text: str) -> frozenset[str]:
 
 
 def shaping_words(question: str) -> frozenset[str]:
-    """The question's words that only shape what it asks ("many" of "how many"): not what it is about."""
-    return frozenset(_HOW_WORD.findall(question.casefold()))
+    """The question's words that only shape what it asks, not what it is about.
+
+    "many" of "how many", "whats", and the verb of "what did X say / tell / report": a small
+    collection may hold none of them ("said" is no form of "say" to the lexical index's stemmer).
+    """
+    asked = question.casefold()
+    words = set(_HOW_WORD.findall(asked)) | {m.group() for m in _CONTRACTED.finditer(asked)}
+    if said := _SAY.search(asked):
+        words.add(said.group(2))
+    return frozenset(words)
 
 
 def word_coverage(question: str, text: str) -> float:

@@ -50,6 +50,9 @@ _SHORTHAND = {
     "intel": "intelligence",
     "doj": "DOJ Justice Department",
     "dhs": "DHS Homeland Security",
+    "nyt": "NYT New York Times",
+    "wapo": "Washington Post",
+    "wsj": "WSJ Wall Street Journal",
 }
 _SHORT = re.compile(r"(?<![\w'’])(" + "|".join(re.escape(w) for w in _SHORTHAND) + r")(?![\w'’])", re.IGNORECASE)
 #: Asking for the newest state of a story.
