@@ -188,8 +188,8 @@ _WHO = re.compile(
 )
 #: "what did X say / tell / tweet / call ...": a quotation answers.
 _SAY = re.compile(
-    r"\bwhat (did|does|do|has|have|had|will|would) .+? "
-    r"(say|said|tell|told|tweet|tweeted|call|called|write|wrote|admit|claim)\b"
+    r"\bwhat (did|does|do|has|have|had|will|would) (?P<speaker>.+?) "
+    r"(?P<verb>say|said|tell|told|tweet|tweeted|call|called|write|wrote|admit|claim)\b"
 )
 _QUOTED = re.compile(r"[“”\"]")
 _DATE = re.compile(
@@ -242,8 +242,14 @@ def shaping_words(question: str) -> frozenset[str]:
     asked = question.casefold()
     words = set(_HOW_WORD.findall(asked)) | {m.group() for m in _CONTRACTED.finditer(asked)}
     if said := _SAY.search(asked):
-        words.add(said.group(2))
+        words.add(said.group("verb"))
     return frozenset(words)
+
+
+def speaker(question: str) -> str | None:
+    """Whose words "what did X say / tell / call ..." asks for: X."""
+    said = _SAY.search(question.casefold())
+    return said.group("speaker") if said else None
 
 
 def word_coverage(question: str, text: str) -> float:

@@ -55,6 +55,7 @@ from index.answers import (
     marked_sentence,
     sentence_scores,
     shaping_words,
+    speaker,
     text_sentences,
     word_coverage,
 )
@@ -702,8 +703,13 @@ class Library:
         if found and (reading.places or reading.years):
             found, unmentioned = self._mentioning(reading, pool, offset + k)
         missing, penalty = self._missing(searched)
-        if not found or confidence(searched, found[0]) - penalty < self.min_score:
-            return Answer(question, answered=False, missing=self._names(missing), unmentioned=unmentioned)
+        if (
+            not found
+            or self._absent_actor(reading, searched, missing)
+            or confidence(searched, found[0]) - penalty < self.min_score
+        ):
+            named = self._names(missing, others=bool(unmentioned))
+            return Answer(question, answered=False, missing=named, unmentioned=unmentioned)
         chosen = [
             c for c in found[offset : offset + k] if confidence(searched, c) - penalty >= self.min_score * QUOTE_FLOOR
         ]
@@ -722,6 +728,12 @@ class Library:
         ]
         as_of, present = self._as_of(reading, quotes)
         return Answer(question, answered=True, quotes=quotes, as_of=as_of, present=present)
+
+    @staticmethod
+    def _absent_actor(reading: Reading, searched: str, missing: list[str]) -> bool:
+        """Whether no article names the one the question asks about acting: X of "who did X blame", "what did X say"."""
+        actor = reading.actor or speaker(searched)
+        return actor is not None and any(w in missing for w in _WORD.findall(actor.casefold()))
 
     def _mentioning(self, reading: Reading, pool: list[Candidate], wanted: int) -> tuple[list[Candidate], list[str]]:
         """The best candidates whose article names every place and year the question names, and what is unnamed.
@@ -828,14 +840,16 @@ class Library:
             counts.append(count_outlets((c.passage.article_id, c.passage.source), agreeing))
         return counts
 
-    def _names(self, missing: list[str]) -> list[str]:
+    def _names(self, missing: list[str], *, others: bool = False) -> list[str]:
         """Which of the words no article holds to name in a refusal: the rare ones, or the only one.
 
         A word the model's vocabulary splits into pieces is rare ("bolsonaro"); a common word
-        ("results") missing beside it is not what the question is about.
+        ("results") missing beside it is not what the question is about, nor is a lone common word
+        when the question names a place or year the closest articles lack (``others``): "who won
+        the 2024 election" is refused for 2024, not for "won".
         """
         rare = [w for w in missing if self.encoder.count_tokens(w) > 1]
-        return rare or (missing if len(missing) == 1 else [])
+        return rare or (missing if len(missing) == 1 and not others else [])
 
     def spelled(self, question: str) -> str:
         """The question with misspelt words replaced by the closest terms the articles hold, for searching.

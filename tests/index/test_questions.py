@@ -318,3 +318,16 @@ def test_a_question_is_judged_by_what_it_is_about_not_by_how_it_asks(library: Li
     assert said.answered and "said cybersecurity expert John Hultquist" in said.quotes[0].highlight
     data = library.ask("whats the deal with the voter data")
     assert data.answered and "had got hold of the data" in data.quotes[0].highlight
+
+
+def test_a_question_about_what_someone_no_article_names_said_is_refused(library: Library) -> None:
+    """The built-in article quotes many on the emails, but not Putin: no quote says what he said."""
+    answer = library.ask("what did putin say about the emails")
+    assert not answer.answered and answer.refusal == "No article I know mentions “putin”."
+    assert library.ask("what did ratcliffe say about the emails").answered
+
+
+def test_a_refusal_names_the_year_the_articles_lack_before_a_common_word(library: Library) -> None:
+    """The built-in article holds neither "won" nor 2024: the year is what the question is about."""
+    answer = library.ask("who won the 2024 election")
+    assert not answer.answered and answer.refusal == "None of the articles closest to this question mentions 2024."
