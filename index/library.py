@@ -76,7 +76,8 @@ DEFAULT_MIN_SCORE = 0.95
 COVERAGE_WEIGHT = 0.2
 #: Confidence is lowered by this x the share of the question's content words that no passage holds.
 MISSING_WEIGHT = 0.3
-#: ... and by this when one of those words is long enough to be a name, a place or an event ("bolsonaro").
+#: ... and by this when one of those words is long enough to be a name, a place or an event ("bolsonaro"), or
+#: is a short one the model's vocabulary splits into pieces, as it does initials ("dnc", "cisa").
 KEY_MISSING_WEIGHT = 0.2
 KEY_LENGTH = 5
 #: Once a question is answered, further quotes need at least this fraction of ``min_score``.
@@ -784,7 +785,9 @@ class Library:
         shaping = shaping_words(searched)
         missing = [w for w in self.lexical.missing_words(searched) if w not in shaping]
         penalty = MISSING_WEIGHT * len(missing) / max(1, len(content_words(searched)))
-        penalty += KEY_MISSING_WEIGHT * any(len(w) >= KEY_LENGTH and w.isalpha() for w in missing)
+        penalty += KEY_MISSING_WEIGHT * any(
+            w.isalpha() and (len(w) >= KEY_LENGTH or self.encoder.count_tokens(w) > 1) for w in missing
+        )
         return missing, penalty
 
     def timeline(self, topic: str, *, guild_id: int | None = None, limit: int = TIMELINE_LIMIT) -> Timeline:

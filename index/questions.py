@@ -18,7 +18,7 @@ from index.places import places_named
 #: Chat filler that says nothing about the topic ("so like", "anyone know", "rn", "lol").
 _FILLER = re.compile(
     r"\b(so like|like,|anyone know|does anyone know|any ?one know|can someone tell me|quick question|"
-    r"lol|lmao|tbh|imo|pls|plz|rn|right now|ok so|hey)\b[,:]?",
+    r"lol|lmao|tbh|imo|pls|plz|rn|right now|ok so|hey|smh|ngl|idk|btw|fwiw|iirc|tho)\b[,:]?",
     re.IGNORECASE,
 )
 #: Chat shorthand and the words news copy uses for it. A shorthand news copy never prints is replaced (it
@@ -50,9 +50,12 @@ _SHORTHAND = {
     "intel": "intelligence",
     "doj": "DOJ Justice Department",
     "dhs": "DHS Homeland Security",
-    "nyt": "NYT New York Times",
+    "nyt": "New York Times",
     "wapo": "Washington Post",
-    "wsj": "WSJ Wall Street Journal",
+    "wsj": "Wall Street Journal",
+    "abt": "about",
+    "ppl": "people",
+    "bc": "because",
 }
 _SHORT = re.compile(r"(?<![\w'’])(" + "|".join(re.escape(w) for w in _SHORTHAND) + r")(?![\w'’])", re.IGNORECASE)
 #: Asking for the newest state of a story.

@@ -77,7 +77,8 @@ def test_chat_filler_is_dropped() -> None:
         ("who paid for the oppo file", "who paid for the opposition research file"),
         ("how long was clovis grilled by house intel", "how long was clovis grilled by house intelligence"),
         ("what docs did the state dept hand over", "what documents did the state Department hand over"),
-        ("what did the nyt say", "what did the NYT New York Times say"),
+        ("what did the nyt say abt iran", "what did the New York Times say about iran"),
+        ("which ppl got the emails smh", "which people got the emails"),
         ("is the agenda set", "is the agenda set"),  # a word that only begins like shorthand is left alone
     ],
 )
@@ -331,3 +332,9 @@ def test_a_refusal_names_the_year_the_articles_lack_before_a_common_word(library
     """The built-in article holds neither "won" nor 2024: the year is what the question is about."""
     answer = library.ask("who won the 2024 election")
     assert not answer.answered and answer.refusal == "None of the articles closest to this question mentions 2024."
+
+
+def test_initials_no_article_holds_turn_a_question_away(library: Library) -> None:
+    """The built-in article is about Iran and emails, but never names the DNC: no quote says Iran hacked it."""
+    answer = library.ask("did iran hack the dnc")
+    assert not answer.answered and answer.refusal == "No article I know mentions “dnc”."
