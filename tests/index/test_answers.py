@@ -76,6 +76,8 @@ def test_which_senator_marks_the_sentence_naming_a_senator_not_the_lede_restatin
     vectors = np.asarray([[1.0, 0.0], [0.9, 0.436]], np.float32)
     marked = mark_best_sentence("which senator is leading the democrats own russia report", query, spans, vectors)
     assert "Ben Cardin" in marked.text
+    # The noun may end the question.
+    assert "Ben Cardin" in mark_best_sentence("which senator?", query, spans, vectors).text
     # Not a "which" question: the closest sentence keeps the bold.
     assert "aides told" in mark_best_sentence("is a senator leading the report", query, spans, vectors).text
 
