@@ -145,10 +145,11 @@ class PgLexicalSearch:
                 (stem[:2], stem[:2] + "\uffff", len(stem) - allowed, len(stem) + allowed),
             )
             best = closest_term(stem, rows, allowed)
-            if best is not None:
-                fixes[word] = best
-            elif (near := self._one_edit_away(word)) is not None:
+            near = self._one_edit_away(word)
+            if near is not None:
                 fixes[word] = near
+            elif best is not None:
+                fixes[word] = best
         return fixes
 
     def _one_edit_away(self, word: str) -> str | None:

@@ -108,12 +108,14 @@ class Fts5Search:
         return ranked[:k]
 
     def spelling_fixes(self, question: str) -> dict[str, str]:
-        """Misspelt words of the question mapped to the closest term the articles hold ("ratclife": "ratcliff").
+        """Misspelt words of the question mapped to the term the articles hold that was meant ("ratclife": "ratcliff").
 
-        Only words that no passage holds are looked at. Each is stemmed as FTS5 stems passages and
-        compared with the stemmed terms of the lexical index that share its first two letters: one
-        edit away for a stem of seven letters or more, two from ten (shorter stems have too many
-        neighbours to guess), the most common term on a tie.
+        Only words that no passage holds are looked at. The two slips typing makes most come first
+        (``_one_edit_away``: "electon" is "election", not the rarer "electronic" one edit from its
+        stem); otherwise each word is stemmed as FTS5 stems passages and compared with the stemmed
+        terms of the lexical index that share its first two letters: one edit away for a stem of
+        SPELLING_MIN letters or more, two from ten (shorter stems have too many neighbours to
+        guess), the most common term on a tie.
         """
         unknown = []
         for word in dict.fromkeys(_QUERY_WORD.findall(question.casefold())):
@@ -143,10 +145,11 @@ class Fts5Search:
                 (stem[:2], stem[:2] + "\uffff", len(stem) - allowed, len(stem) + allowed),
             )
             best = closest_term(stem, rows, allowed)
-            if best is not None:
-                fixes[word] = best
-            elif (near := self._one_edit_away(word)) is not None:
+            near = self._one_edit_away(word)
+            if near is not None:
                 fixes[word] = near
+            elif best is not None:
+                fixes[word] = best
         return fixes
 
     def _one_edit_away(self, word: str) -> str | None:
@@ -155,7 +158,7 @@ class Fts5Search:
         For misspellings whose stem strays from the right word's stem ("electoin" is no stem of
         "election"): each variant is stemmed as the passages were, then looked up. Only the two
         slips typing makes most; other edits turned real names into other words ("iceland" into
-        "ireland"). A letter is put back only in words of eight letters or more.
+        "ireland"). A letter is put back only in words of seven letters or more.
         """
         variants = typing_slips(word)
         with self.db.lock:
@@ -215,10 +218,10 @@ def closest_term(stem: str, terms: list[tuple[str, int]], allowed: int) -> str |
 
 
 def typing_slips(word: str) -> set[str]:
-    """``word`` with two neighbouring letters swapped, and, from eight letters, with one letter put back."""
+    """``word`` with two neighbouring letters swapped, and, from seven letters, with one letter put back."""
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
     variants = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-    if len(word) >= 8:
+    if len(word) >= 7:
         variants |= {a + c + b for a, b in splits for c in "abcdefghijklmnopqrstuvwxyz"}
     variants.discard(word)
     return variants

@@ -464,6 +464,12 @@ def test_spelling_fixes_and_missing_words(any_library: Library) -> None:
     assert not refused.answered and "bolsonaro" in refused.missing
 
 
+def test_a_left_out_letter_is_put_back_before_a_rarer_word_one_edit_away(any_library: Library) -> None:
+    """ "electon" is the built-in article's "election", not "electronic" (whose stem "electron" is one edit away)."""
+    any_library.add_article(NewArticle("Voting machines", "The county bought electronic voting machines last year."))
+    assert any_library.lexical.spelling_fixes("who won the electon") == {"electon": "elect"}
+
+
 def test_rebuild_reembeds_and_keeps_answers(any_library: Library) -> None:
     """A rebuild re-embeds every passage in one change and the same question still finds the same quote."""
     count = any_library.rebuild()
