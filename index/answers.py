@@ -236,8 +236,8 @@ def content_words(text: str) -> frozenset[str]:
 def shaping_words(question: str) -> frozenset[str]:
     """The question's words that only shape what it asks, not what it is about.
 
-    "many" of "how many", "whats", and the verb of "what did X say / tell / report": a small
-    collection may hold none of them ("said" is no form of "say" to the lexical index's stemmer).
+    "many" of "how many", "whats", and the verb of "what did X say / tell": a small collection
+    may hold none of them ("said" is no form of "say" to the lexical index's stemmer).
     """
     asked = question.casefold()
     words = set(_HOW_WORD.findall(asked)) | {m.group() for m in _CONTRACTED.finditer(asked)}
@@ -250,6 +250,15 @@ def speaker(question: str) -> str | None:
     """Whose words "what did X say / tell / call ..." asks for: X."""
     said = _SAY.search(question.casefold())
     return said.group("speaker") if said else None
+
+
+def unnamed(actor: str, missing: list[str]) -> list[str]:
+    """The words naming ``actor`` when every one of them is among the ``missing`` ones (no article holds it).
+
+    Every word: "the GOP" is named by an article that writes "Republican", though none writes "GOP".
+    """
+    words = [w for w in _WORD.findall(actor.casefold()) if w not in _STOP and len(w) >= 3]
+    return words if words and all(w in missing for w in words) else []
 
 
 def word_coverage(question: str, text: str) -> float:

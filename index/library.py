@@ -57,6 +57,7 @@ from index.answers import (
     shaping_words,
     speaker,
     text_sentences,
+    unnamed,
     word_coverage,
 )
 from index.encoder import Encoder, SentenceTransformerEncoder
@@ -704,12 +705,9 @@ class Library:
         if found and (reading.places or reading.years):
             found, unmentioned = self._mentioning(reading, pool, offset + k)
         missing, penalty = self._missing(searched)
-        if (
-            not found
-            or self._absent_actor(reading, searched, missing)
-            or confidence(searched, found[0]) - penalty < self.min_score
-        ):
-            named = self._names(missing, others=bool(unmentioned))
+        absent = self._absent_actor(reading, searched, missing)
+        if not found or absent or confidence(searched, found[0]) - penalty < self.min_score:
+            named = absent or self._names(missing, others=bool(unmentioned))
             return Answer(question, answered=False, missing=named, unmentioned=unmentioned)
         chosen = [
             c for c in found[offset : offset + k] if confidence(searched, c) - penalty >= self.min_score * QUOTE_FLOOR
@@ -731,10 +729,13 @@ class Library:
         return Answer(question, answered=True, quotes=quotes, as_of=as_of, present=present)
 
     @staticmethod
-    def _absent_actor(reading: Reading, searched: str, missing: list[str]) -> bool:
-        """Whether no article names the one the question asks about acting: X of "who did X blame", "what did X say"."""
+    def _absent_actor(reading: Reading, searched: str, missing: list[str]) -> list[str]:
+        """The words naming the one the question asks about acting when no article holds any of them, else none.
+
+        X of "who did X blame", "what did X say": no quote can say what someone no article names did.
+        """
         actor = reading.actor or speaker(searched)
-        return actor is not None and any(w in missing for w in _WORD.findall(actor.casefold()))
+        return unnamed(actor, missing) if actor is not None else []
 
     def _mentioning(self, reading: Reading, pool: list[Candidate], wanted: int) -> tuple[list[Candidate], list[str]]:
         """The best candidates whose article names every place and year the question names, and what is unnamed.

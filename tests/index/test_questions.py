@@ -326,6 +326,9 @@ def test_a_question_about_what_someone_no_article_names_said_is_refused(library:
     answer = library.ask("what did putin say about the emails")
     assert not answer.answered and answer.refusal == "No article I know mentions “putin”."
     assert library.ask("what did ratcliffe say about the emails").answered
+    # Refused for whom it names, though "hillary" and "clinton" are common words of the model's.
+    named = library.ask("what did hillary clinton say about iran")
+    assert named.refusal == "No article I know mentions “hillary” or “clinton”."
 
 
 def test_a_refusal_names_the_year_the_articles_lack_before_a_common_word(library: Library) -> None:
