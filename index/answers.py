@@ -302,7 +302,7 @@ def _expected(question: str) -> _Expected:
 
 
 #: "which senate intel chairman did ...": the words after "which", up to a verb or a little word.
-_WHICH_NOUNS = re.compile(r"which (?P<nouns>(?:(?!(?:got|gets|get)\b)\w+(?<!ed)(?: |$|(?=[?!.,;:]))){1,4})")
+_WHICH_NOUNS = re.compile(r"which (?P<nouns>(?:(?!(?:got|gets|get)\b)\w+(?<!ed)(?: |$|(?=[?!.,;:](?:\s|$)))){1,4})")
 _TOKEN = re.compile(r"[\w’'.-]+")
 
 

@@ -734,7 +734,7 @@ class Library:
 
         X of "who did X blame", "what did X say": no quote can say what someone no article names did.
         """
-        actor = reading.actor or speaker(searched)
+        actor = reading.named_actor or speaker(searched)
         return unnamed(actor, missing) if actor is not None else []
 
     def _mentioning(self, reading: Reading, pool: list[Candidate], wanted: int) -> tuple[list[Candidate], list[str]]:
@@ -859,15 +859,9 @@ class Library:
         """The question with misspelt words replaced by the closest terms the articles hold, for searching.
 
         Only the lexical search and the word counts use it; the model reads the question as typed,
-        since a "fix" may also turn a real word the articles lack into another. A word the model's
-        vocabulary holds whole is such a real word (or a common name), so it is left as typed:
-        "manual" is not searched as "manuel", nor "hunter" as "hunger".
+        since a "fix" may also turn a real word the articles lack into another.
         """
-        fixes = {
-            word: fix
-            for word, fix in self.lexical.spelling_fixes(question).items()
-            if self.encoder.count_tokens(word) > 1
-        }
+        fixes = self.lexical.spelling_fixes(question)
         return _WORD.sub(lambda m: fixes.get(m.group().casefold(), m.group()), question) if fixes else question
 
     def mark(self, passage: StoredPassage, question: str, query: np.ndarray, vectors: np.ndarray | None = None) -> Span:

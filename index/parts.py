@@ -150,7 +150,7 @@ class LexicalSearch(Protocol):
         """The ``k`` best (passage id, BM25) that ``guild_id`` may see, best first."""
 
     def spelling_fixes(self, question: str) -> dict[str, str]:
-        """Misspelt words mapped to the closest term the passages hold."""
+        """Misspelt words mapped to the term the passages hold that was meant: a typing slip first, else the closest."""
 
     def missing_words(self, question: str) -> list[str]:
         """The question's content words that no passage holds."""

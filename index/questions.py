@@ -51,11 +51,38 @@ _SHORTHAND = {
     "doj": "DOJ Justice Department",
     "dhs": "DHS Homeland Security",
     "nyt": "New York Times",
+    "nyt's": "New York Times's",
     "wapo": "Washington Post",
+    "wapo's": "Washington Post's",
     "wsj": "Wall Street Journal",
+    "wsj's": "Wall Street Journal's",
     "abt": "about",
     "ppl": "people",
-    "bc": "because",
+    "hrs": "hours",
+    "wut": "what",
+    "wat": "what",
+    "wich": "which",
+    "teh": "the",
+    # Contractions typed without the apostrophe, which no article holds as one word.
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "cant": "cannot",
+    "couldnt": "could not",
+    "wouldnt": "would not",
+    "shouldnt": "should not",
+    "isnt": "is not",
+    "arent": "are not",
+    "wasnt": "was not",
+    "werent": "were not",
+    "hasnt": "has not",
+    "havent": "have not",
+    "hadnt": "had not",
+    "wont": "will not",
+    "ive": "I have",
+    "youre": "you are",
+    "theyre": "they are",
+    "yall": "you all",
 }
 _SHORT = re.compile(r"(?<![\w'’])(" + "|".join(re.escape(w) for w in _SHORTHAND) + r")(?![\w'’])", re.IGNORECASE)
 #: Asking for the newest state of a story.
@@ -123,6 +150,15 @@ class Reading:
     latest: bool = False  # asks for the newest state of a story
     actor: str | None = None  # "who did X blame": X, who must be the one acting
     verb: str | None = None
+
+    @property
+    def named_actor(self) -> str | None:
+        """The actor when a known verb of saying or dealing follows it ("who did X blame"), else None.
+
+        Not a guess: "who will win the 2024 election" reads "win" as an actor only for want of a verb.
+        """
+        return self.actor if self.verb is not None and _VERBISH.fullmatch(self.verb) else None
+
     #: The countries, nationalities and states it names, and the years: an article that answers it mentions them.
     places: tuple[str, ...] = ()
     years: tuple[str, ...] = ()

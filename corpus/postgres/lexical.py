@@ -115,10 +115,11 @@ class PgLexicalSearch:
         return bool(rows and rows[0][0])
 
     def spelling_fixes(self, question: str) -> dict[str, str]:
-        """Misspelt words of the question mapped to the closest term the articles hold ("ratclife": "ratcliff").
+        """Misspelt words of the question mapped to the term the articles hold that was meant ("ratclife": "ratcliff").
 
-        As :meth:`corpus.sqlite.lexical.Fts5Search.spelling_fixes`: only words no passage holds
-        are looked at, each stemmed and compared with the terms sharing its first two letters.
+        As :meth:`corpus.sqlite.lexical.Fts5Search.spelling_fixes`: only words no passage holds are
+        looked at; a typing slip first, else the closest of the terms sharing the stem's first two
+        letters.
         """
         unknown = []
         for word in dict.fromkeys(_QUERY_WORD.findall(question.casefold())):
@@ -134,6 +135,9 @@ class PgLexicalSearch:
             return {}
         fixes: dict[str, str] = {}
         for word, stems in zip(unknown, self._stems(unknown), strict=True):
+            if (near := self._one_edit_away(word)) is not None:
+                fixes[word] = near
+                continue
             if not stems:
                 continue
             stem = stems[0]
@@ -145,10 +149,7 @@ class PgLexicalSearch:
                 (stem[:2], stem[:2] + "\uffff", len(stem) - allowed, len(stem) + allowed),
             )
             best = closest_term(stem, rows, allowed)
-            near = self._one_edit_away(word)
-            if near is not None:
-                fixes[word] = near
-            elif best is not None:
+            if best is not None:
                 fixes[word] = best
         return fixes
 

@@ -137,6 +137,9 @@ class Fts5Search:
             self.db.connection.execute("DELETE FROM temp.scratch")
         fixes: dict[str, str] = {}
         for word, stem in zip(unknown, stems, strict=False):
+            if (near := self._one_edit_away(word)) is not None:
+                fixes[word] = near
+                continue
             allowed = allowed_edits(stem)
             if not allowed:
                 continue
@@ -145,10 +148,7 @@ class Fts5Search:
                 (stem[:2], stem[:2] + "\uffff", len(stem) - allowed, len(stem) + allowed),
             )
             best = closest_term(stem, rows, allowed)
-            near = self._one_edit_away(word)
-            if near is not None:
-                fixes[word] = near
-            elif best is not None:
+            if best is not None:
                 fixes[word] = best
         return fixes
 

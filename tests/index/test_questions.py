@@ -79,6 +79,7 @@ def test_chat_filler_is_dropped() -> None:
         ("what docs did the state dept hand over", "what documents did the state Department hand over"),
         ("what did the nyt say abt iran", "what did the New York Times say about iran"),
         ("which ppl got the emails smh", "which people got the emails"),
+        ("why dont dems trust the memo", "why do not Democrats trust the memo"),
         ("is the agenda set", "is the agenda set"),  # a word that only begins like shorthand is left alone
     ],
 )
@@ -297,14 +298,6 @@ def test_a_transposed_letter_is_still_found(library: Library) -> None:
     assert library.spelled("who did ratclife blame before the electoin") == "who did ratcliff blame before the elect"
 
 
-def test_a_real_word_no_article_holds_is_not_read_as_a_name_near_it(library: Library) -> None:
-    """ "manual" is no misspelling of the "Manuel" an article names: it is searched as typed."""
-    library.add_article(
-        NewArticle("Recount in Harlow", "Election officer Manuel Ortiz said the ballots were counted twice.")
-    )
-    assert library.spelled("what does the manual say about recounts") == "what does the manual say about recounts"
-
-
 def test_a_question_is_judged_by_what_it_is_about_not_by_how_it_asks(library: Library) -> None:
     """The built-in article holds none of "many", "spend", "whats" or "say" ("said" is another stem).
 
@@ -321,6 +314,15 @@ def test_a_question_is_judged_by_what_it_is_about_not_by_how_it_asks(library: Li
     assert data.answered and "had got hold of the data" in data.quotes[0].highlight
 
 
+def test_a_name_misspelt_as_another_real_name_is_still_found(library: Library) -> None:
+    """ "muller" is a name of its own, but the articles name only Mueller: the question is his."""
+    library.add_article(
+        NewArticle("Inquiry goes on", "Special counsel Robert Mueller said on Monday that the inquiry would go on.")
+    )
+    answer = library.ask("what did muller say about the inquiry")
+    assert answer.answered and "Mueller said on Monday" in answer.quotes[0].highlight
+
+
 def test_a_question_about_what_someone_no_article_names_said_is_refused(library: Library) -> None:
     """The built-in article quotes many on the emails, but not Putin: no quote says what he said."""
     answer = library.ask("what did putin say about the emails")
@@ -331,9 +333,13 @@ def test_a_question_about_what_someone_no_article_names_said_is_refused(library:
     assert named.refusal == "No article I know mentions “hillary” or “clinton”."
 
 
-def test_a_refusal_names_the_year_the_articles_lack_before_a_common_word(library: Library) -> None:
-    """The built-in article holds neither "won" nor 2024: the year is what the question is about."""
-    answer = library.ask("who won the 2024 election")
+@pytest.mark.parametrize("question", ["who won the 2024 election", "who will win the 2024 election"])
+def test_a_refusal_names_the_year_the_articles_lack_before_a_common_word(library: Library, question: str) -> None:
+    """The built-in article holds neither "won" / "win" nor 2024: the year is what the question is about.
+
+    "win" of "who will win" is no one acting, though it stands where "X" of "who did X blame" would.
+    """
+    answer = library.ask(question)
     assert not answer.answered and answer.refusal == "None of the articles closest to this question mentions 2024."
 
 
