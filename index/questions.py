@@ -150,6 +150,9 @@ class Reading:
     latest: bool = False  # asks for the newest state of a story
     actor: str | None = None  # "who did X blame": X, who must be the one acting
     verb: str | None = None
+    #: The countries, nationalities and states it names, and the years: an article that answers it mentions them.
+    places: tuple[str, ...] = ()
+    years: tuple[str, ...] = ()
 
     @property
     def named_actor(self) -> str | None:
@@ -158,10 +161,6 @@ class Reading:
         Not a guess: "who will win the 2024 election" reads "win" as an actor only for want of a verb.
         """
         return self.actor if self.verb is not None and _VERBISH.fullmatch(self.verb) else None
-
-    #: The countries, nationalities and states it names, and the years: an article that answers it mentions them.
-    places: tuple[str, ...] = ()
-    years: tuple[str, ...] = ()
 
 
 def _strip(text: str) -> str:
