@@ -179,9 +179,8 @@ _STOP = frozenset(
     " were what when where which who whom whose why will with would you your".split()
 )
 _WHEN = re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|decade|century)\b")
-_HOW_MANY = re.compile(
-    r"\bhow (many|much|long|old|far|big|large)\b|\bwhat (percent|percentage|share|proportion|number|amount)\b"
-)
+_HOW_COUNTED = "many|much|long|old|far|big|large"
+_HOW_MANY = re.compile(rf"\bhow ({_HOW_COUNTED})\b|\bwhat (percent|percentage|share|proportion|number|amount)\b")
 _WHO = re.compile(
     r"\bwho(m|se)?\b|\bwhich (?!(is|was|are|were|did|does|do|has|have|had|will|would|can|could)\b)\w+"
     r"|\bwhat (is|was|are|were) (the )?names?\b"
@@ -201,7 +200,7 @@ _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b"
 )
 #: "how many", "how much", ...: the word after "how" shapes the question; no article need hold it.
-_HOW_WORD = re.compile(r"\bhow (many|much|long|old|far|often|soon|big|large)\b")
+_HOW_WORD = re.compile(rf"\bhow ({_HOW_COUNTED}|often|soon)\b")
 _NAME = re.compile(r"\b[A-Z][a-z]+")
 #: The question's first question word says what it asks ("what show was he on when he..." asks for no date).
 _ASKS = re.compile(r"\b(when|who|whom|whose|which|what|where|why|how)\b")

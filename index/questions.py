@@ -39,7 +39,6 @@ _SHORTHAND = {
     "insta": "Instagram",
     "oppo": "opposition research",
     "ag": "Attorney General",
-    "ag's": "Attorney General's",
     "sen": "Senator",
     "rep": "Representative",
     "gop": "GOP Republican",
@@ -51,11 +50,8 @@ _SHORTHAND = {
     "doj": "DOJ Justice Department",
     "dhs": "DHS Homeland Security",
     "nyt": "New York Times",
-    "nyt's": "New York Times's",
     "wapo": "Washington Post",
-    "wapo's": "Washington Post's",
     "wsj": "Wall Street Journal",
-    "wsj's": "Wall Street Journal's",
     "abt": "about",
     "ppl": "people",
     "hrs": "hours",
@@ -84,7 +80,10 @@ _SHORTHAND = {
     "theyre": "they are",
     "yall": "you all",
 }
-_SHORT = re.compile(r"(?<![\w'’])(" + "|".join(re.escape(w) for w in _SHORTHAND) + r")(?![\w'’])", re.IGNORECASE)
+#: ... alone or with a possessive "'s" ("the ag's excuse", "the nyt's story"), which is kept.
+_SHORT = re.compile(
+    r"(?<![\w'’])(" + "|".join(re.escape(w) for w in _SHORTHAND) + r")((?:'|’)s)?(?![\w'’])", re.IGNORECASE
+)
 #: Asking for the newest state of a story.
 _LATEST = re.compile(
     r"\b(latest|most recent|newest|recent(ly)?|lately|these days|currently|current(ly)? status|"
@@ -169,7 +168,7 @@ def _strip(text: str) -> str:
 
 def read_question(question: str, months: frozenset[tuple[int, int]], present: date | None) -> Reading:
     """Read ``question`` against the (year, month) pairs the collection holds and its newest date."""
-    text = _SHORT.sub(lambda m: _SHORTHAND[m.group(1).casefold()], _FILLER.sub(" ", question))
+    text = _SHORT.sub(lambda m: _SHORTHAND[m.group(1).casefold()] + (m.group(2) or ""), _FILLER.sub(" ", question))
     latest = bool(_LATEST.search(text))
     text = _LATEST_LEAD.sub("", _strip(text))
     window = None
