@@ -204,6 +204,8 @@ _HOW_WORD = re.compile(rf"\bhow ({_HOW_COUNTED}|often|soon)\b")
 _NAME = re.compile(r"\b[A-Z][a-z]+")
 #: The question's first question word says what it asks ("what show was he on when he..." asks for no date).
 _ASKS = re.compile(r"\b(when|who|whom|whose|which|what|where|why|how)\b")
+#: Words of emphasis in chat ("who exactly", "did they actually"): they shape a question, no article need hold them.
+_EMPHASIS = frozenset("exactly actually really basically literally even ever anyway supposedly apparently".split())
 #: "whos", "whats", "who's": chat's contractions of a question word and "is".
 _CONTRACTED = re.compile(r"\b(who|what|where|when|how)(?:'s|’s|s)\b")
 #: Capitalised words that name no one: the wire's name, months and days.
@@ -235,11 +237,13 @@ def content_words(text: str) -> frozenset[str]:
 def shaping_words(question: str) -> frozenset[str]:
     """The question's words that only shape what it asks, not what it is about.
 
-    "many" of "how many", "whats", and the verb of "what did X say / tell": a small collection
-    may hold none of them ("said" is no form of "say" to the lexical index's stemmer).
+    "many" of "how many", "whats", the verb of "what did X say / tell" and words of emphasis
+    ("exactly"): a small collection may hold none of them ("said" is no form of "say" to the
+    lexical index's stemmer).
     """
     asked = question.casefold()
     words = set(_HOW_WORD.findall(asked)) | {m.group() for m in _CONTRACTED.finditer(asked)}
+    words |= _EMPHASIS.intersection(_WORD.findall(asked))
     if said := _SAY.search(asked):
         words.add(said.group("verb"))
     return frozenset(words)

@@ -100,6 +100,9 @@ DATE_WEIGHT = 0.3
 LATEST_WEIGHT = 0.5
 #: A question naming a place or a year is answered from the best of this many candidates whose article names it.
 PLACE_DEPTH = 20
+#: ... names the place in its title, in its opening (about its first passage) or in the quoted passage itself:
+#: a story that mentions Britain only in passing is not about Britain.
+OPENING_CHARS = 1000
 #: "Newest" is judged among this many of the best candidates.
 LATEST_DEPTH = 20
 #: A "latest" answer whose first quote is more than this many days older than the newest article says "as of".
@@ -742,21 +745,25 @@ class Library:
 
         Up to ``wanted`` candidates, looked for among the best PLACE_DEPTH (or ``wanted``): "who won
         the mexican election" is not answered from a U.S. story that matches its other words well,
-        though some article far down may mention Mexico in passing. A year counts when the article
-        holds it or was published then. With none, the places and years none of those articles
-        names, for the refusal (none when each is named somewhere, only never together).
+        though some article far down may mention Mexico in passing. A place counts when the
+        article's title or opening (OPENING_CHARS) or the passage itself names it: "did china hack
+        the uk election" is not answered from a U.S. story with a London dateline in its last
+        paragraph. A year counts when the article holds it or was published then. With none, the
+        places and years none of those articles names, for the refusal (none when each is named
+        somewhere, only never together).
         """
         looked = drop_duplicates(pool, max(PLACE_DEPTH, wanted))
         texts = self.store.article_texts({c.passage.article_id for c in looked})
-        places = {a: {p for p in reading.places if mentions(text, p)} for a, text in texts.items()}
         seen: set[str] = set()
         kept = []
         for candidate in looked:
             article_id = candidate.passage.article_id
             if article_id not in texts:  # removed meanwhile by another process
                 continue
-            published = candidate.passage.published or ""
-            held = set(places[article_id])  # the question's places this article names
+            passage = candidate.passage
+            about = f"{passage.title}\n{texts[article_id][:OPENING_CHARS]}\n{passage.text}"
+            held = {p for p in reading.places if mentions(about, p)}  # the question's places it names
+            published = passage.published or ""
             held |= {y for y in reading.years if y in texts[article_id] or published.startswith(y)}
             seen |= held
             if len(held) == len(reading.places) + len(reading.years):

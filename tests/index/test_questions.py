@@ -94,12 +94,16 @@ def test_chat_shorthand_is_searched_in_the_words_news_copy_uses(question: str, s
         ("who did ratcliffe blame", "ratcliffe", "blame"),
         ("who did erik prince meet in the seychelles", "erik prince", "meet"),
         ("ratcliffe blamed who for the election interference", "ratcliffe", "blamed"),
+        ("so ratcliffe blamed who exactly", "ratcliffe", "blamed"),
+        ("who was blamed by ratcliffe", "ratcliffe", "blamed"),
+        ("who got sued by the dnc over the hack", "dnc", "sued"),
     ],
 )
 def test_the_actor_of_who_did_x_questions(question: str, actor: str, verb: str) -> None:
-    """ "Who did X blame" and "X blamed who" name X as the one acting."""
+    """ "Who did X blame", "X blamed who" and "who was blamed by X" name X as the one acting."""
     reading = read_question(question, MONTHS, PRESENT)
     assert (reading.actor, reading.verb) == (actor, verb)
+    assert reading.named_actor == actor  # a verb of blaming and suing, in the past too
 
 
 def test_acting_tells_the_actor_from_the_one_acted_upon() -> None:
@@ -188,9 +192,15 @@ def test_latest_answered_from_old_articles_says_as_of_when(library: Library) -> 
     assert plain.answered and plain.as_of is None
 
 
-def test_who_did_x_blame_marks_where_x_blames(library: Library) -> None:
-    """The seed question's first quote marks the sentence where Ratcliffe accuses Tehran and Moscow."""
-    answer = library.ask("who did Ratcliffe blame?")
+@pytest.mark.parametrize(
+    "question", ["who did Ratcliffe blame?", "who was blamed by ratcliffe", "so ratcliffe blamed who exactly"]
+)
+def test_who_did_x_blame_marks_where_x_blames(library: Library, question: str) -> None:
+    """The seed question's first quote marks the sentence where Ratcliffe accuses Tehran and Moscow.
+
+    Asked the other way round too, and with chat's "exactly", which no article need hold.
+    """
+    answer = library.ask(question)
     assert answer.answered and "Tehran and Moscow" in answer.quotes[0].highlight
 
 
@@ -283,6 +293,34 @@ def test_a_near_miss_naming_a_place_or_year_no_close_article_mentions_is_refused
     assert answer.refusal == refusal
 
 
+def test_a_place_named_only_in_passing_at_an_articles_end_is_no_answer(library: Library) -> None:
+    """A U.S. county story whose last line was filed from London is not about a count in London.
+
+    The passage answering about the county is quoted for the county; asked about London, it is
+    refused: the article's title, opening and that passage do not name it (the last line, a
+    passage of its own, does but answers nothing).
+    """
+    county = (
+        "Dunmore County's election board said on Monday that it would count every paper ballot by hand. "
+        "The board chair said the hand count would begin within days and take about two weeks. "
+    )
+    filler = "".join(
+        f"Paragraph {i}: county officials described the ballot storage rooms and the seals on each box. "
+        for i in range(12)
+    )
+    added = library.add_article(
+        NewArticle(
+            "County recount moves ahead",
+            f"{filler}\n\n{county}\n\n{filler}\n\nReporting by Ann Lee in London; editing by Tom Grey.",
+            published="2020-10-02",
+        )
+    )
+    county_answer = library.ask("when will the dunmore county hand count of paper ballots begin")
+    assert county_answer.answered and county_answer.quotes[0].article_id == added.id
+    answer = library.ask("when will the london hand count of paper ballots begin")
+    assert not answer.answered and answer.quotes == []
+
+
 @pytest.mark.parametrize(
     "question",
     ["did iran try to influence the 2020 election", "who did ratcliffe blame before the 2020 election"],
@@ -331,6 +369,8 @@ def test_a_question_about_what_someone_no_article_names_said_is_refused(library:
     # Refused for whom it names, though "hillary" and "clinton" are common words of the model's.
     named = library.ask("what did hillary clinton say about iran")
     assert named.refusal == "No article I know mentions “hillary” or “clinton”."
+    blamed = library.ask("putin blamed who for the emails")  # the actor before a verb in the past
+    assert not blamed.answered and blamed.refusal == "No article I know mentions “putin”."
 
 
 @pytest.mark.parametrize("question", ["who won the 2024 election", "who will win the 2024 election"])
