@@ -150,9 +150,21 @@ def text_sentences(text: str) -> list[Span]:
     return list(_split(text))
 
 
+#: A blank line ends a sentence: a heading without a full stop is not the start of the next one.
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
+_ENDED = re.compile(r"[.!?…][\"'”’)\]]*$")
+
+
 @lru_cache(maxsize=16_384)
 def _split(text: str) -> tuple[Span, ...]:
-    return tuple(sentences(text) or [Span(0, len(text), text)])
+    spans = []
+    for span in sentences(text) or [Span(0, len(text), text)]:
+        start = span.start
+        for gap in _PARAGRAPH_BREAK.finditer(text, span.start, span.end):
+            spans.append(Span(start, gap.start(), text[start : gap.start()]))
+            start = gap.end()
+        spans.append(Span(start, span.end, text[start : span.end]))
+    return tuple(spans)
 
 
 #: How the marking signals add up (chosen on SQuAD v2.0 dev, not on the reported v1.1 set; bench/marking.py).
@@ -445,9 +457,13 @@ def marked_sentence(question: str, spans: list[Span], scores: np.ndarray) -> Spa
     more here than in ranking passages: the wire's lede, which restates the question ("Ryan said on
     Sunday that Mueller should not be fired"), loses the bold to the sentence quoting him. For
     "which senator ...", so does a name right after one of the question's nouns ("Senator Ben
-    Cardin"): the lede restating "a senator" names someone else.
+    Cardin"): the lede restating "a senator" names someone else. A heading is never marked
+    while the passage holds a sentence.
     """
     expected = _expected(question)
+    # A heading (no full stop, a blank line after it) is bold only in a passage of headings.
+    headings = [i < len(spans) - 1 and not _ENDED.search(s.text) for i, s in enumerate(spans)]
+    scores = np.where(headings, -np.inf, scores) if not all(headings) else scores
     if expected.nouns:  # "which senator": "Senator Ben Cardin"
         extra = np.asarray([named_as_asked(question, s.text) for s in spans], dtype=float)
     elif expected.kind in _MARK_EXTRA_KINDS:

@@ -657,9 +657,6 @@ class Library:
         head = []
         for candidate in fused[:RERANK]:
             spans = text_sentences(candidate.passage.text)
-            if len(spans) != len(candidate.sentences):  # stored by a different sentence splitter
-                head.append(candidate)
-                continue
             marking = sentence_scores(question, query, spans, candidate.sentences, RERANK_WEIGHT, actor)
             score = candidate.score - candidate.cosine + float(marking.max())
             head.append(replace(candidate, score=score, marked=marked_sentence(question, spans, marking)))
@@ -667,12 +664,13 @@ class Library:
         return head + fused[RERANK:]
 
     def _sentence_vectors(self, passages: list[StoredPassage]) -> dict[int, np.ndarray]:
-        """Each passage's sentence vectors, as stored; a passage stored before they were has them made now.
+        """Each passage's sentence vectors, as stored; a passage stored without them has them made now.
 
-        `rebuild` stores them for every passage.
+        So does one whose stored vectors were split otherwise (before a blank line ended a
+        sentence). `rebuild` stores them for every passage.
         """
         stored = self.store.sentence_vectors([p.id for p in passages], self.encoder.name)
-        missing = [p for p in passages if p.id not in stored]
+        missing = [p for p in passages if p.id not in stored or len(stored[p.id]) != len(text_sentences(p.text))]
         if missing:
             _, made = self._embed([p.text for p in missing])
             stored.update(zip([p.id for p in missing], made, strict=True))
@@ -876,8 +874,6 @@ class Library:
         spans = text_sentences(passage.text)
         if vectors is None:
             vectors = self._sentence_vectors([passage])[passage.id]
-        if len(vectors) != len(spans):  # stored by a different sentence splitter
-            vectors = self._embed([passage.text])[1][0]
         return mark_best_sentence(question, query, spans, vectors)
 
     # -- looking after it -------------------------------------------------------------

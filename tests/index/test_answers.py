@@ -117,3 +117,16 @@ def test_a_quote_is_the_passage_verbatim_with_the_sentence_marked() -> None:
     quote = make_quote(passage, 1.5, sentence)
     assert quote.text == passage.text and quote.highlight == "The answer is 42."
     assert quote.text[quote.highlight_start : quote.highlight_end] == quote.highlight
+
+
+def test_a_heading_without_a_full_stop_is_a_sentence_of_its_own() -> None:
+    """A blank line ends a sentence, so the bold never takes in the heading above the answer."""
+    text = "Tehran seeks to “discredit American democracy”\n\nCNN said the Democrats were angry. They left.\n \nEnd"
+    found = [s.text for s in text_sentences(text)]
+    assert found == [
+        "Tehran seeks to “discredit American democracy”",
+        "CNN said the Democrats were angry.",
+        "They left.",
+        "End",
+    ]
+    assert all(text[s.start : s.end] == s.text for s in text_sentences(text))

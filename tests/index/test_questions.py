@@ -387,3 +387,10 @@ def test_initials_no_article_holds_turn_a_question_away(library: Library) -> Non
     """The built-in article is about Iran and emails, but never names the DNC: no quote says Iran hacked it."""
     answer = library.ask("did iran hack the dnc")
     assert not answer.answered and answer.refusal == "No article I know mentions “dnc”."
+
+
+def test_the_bold_is_the_sentence_not_the_heading_above_it(library: Library) -> None:
+    """The built-in article's heading "Tehran seeks to ..." has no full stop; the bold is CNN's sentence alone."""
+    answer = library.ask("what did cnn say")
+    assert answer.answered and answer.quotes[0].highlight.startswith("John Ratcliffe's statements sparked")
+    assert answer.quotes[0].highlight.endswith("CNN notes.")
