@@ -214,6 +214,14 @@ def ends_sentence(text: str) -> bool:
     return text.rstrip().rstrip(_CLOSERS).endswith((".", "!", "?", "…"))
 
 
+def is_heading(line: str) -> bool:
+    """True for a heading: a short line (under MIN_WORDS words) that is no sentence and no list item, or a lead-in."""
+    line = line.strip()
+    if not line or _LIST_ITEM.match(line) or word_count(line) >= MIN_WORDS:
+        return False
+    return line.endswith(":") or not ends_sentence(line)
+
+
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     """Shrink ``[start, end)`` to exclude surrounding whitespace."""
     while start < end and text[start].isspace():

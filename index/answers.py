@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from corpus.chunking import Span, sentences
+from corpus.chunking import Span, is_heading, sentences
 from corpus.nearcopy import outlet_key
 from corpus.records import StoredPassage
 
@@ -151,20 +151,19 @@ def text_sentences(text: str) -> list[Span]:
 
 
 #: A blank line ends a sentence: a heading without a full stop is not the start of the next one.
-_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
-_ENDED = re.compile(r"[.!?…][\"'”’)\]]*$")
+_PARAGRAPH_BREAK = re.compile(r"\s*\n[^\S\n]*\n\s*")
 
 
 @lru_cache(maxsize=16_384)
 def _split(text: str) -> tuple[Span, ...]:
     spans = []
-    for span in sentences(text) or [Span(0, len(text), text)]:
+    for span in sentences(text):
         start = span.start
         for gap in _PARAGRAPH_BREAK.finditer(text, span.start, span.end):
             spans.append(Span(start, gap.start(), text[start : gap.start()]))
             start = gap.end()
         spans.append(Span(start, span.end, text[start : span.end]))
-    return tuple(spans)
+    return tuple(spans) or (Span(0, len(text), text),)
 
 
 #: How the marking signals add up (chosen on SQuAD v2.0 dev, not on the reported v1.1 set; bench/marking.py).
@@ -457,13 +456,13 @@ def marked_sentence(question: str, spans: list[Span], scores: np.ndarray) -> Spa
     more here than in ranking passages: the wire's lede, which restates the question ("Ryan said on
     Sunday that Mueller should not be fired"), loses the bold to the sentence quoting him. For
     "which senator ...", so does a name right after one of the question's nouns ("Senator Ben
-    Cardin"): the lede restating "a senator" names someone else. A heading is never marked
-    while the passage holds a sentence.
+    Cardin"): the lede restating "a senator" names someone else. A heading (a short line that is
+    no sentence) is never marked while the passage holds anything else.
     """
     expected = _expected(question)
-    # A heading (no full stop, a blank line after it) is bold only in a passage of headings.
-    headings = [i < len(spans) - 1 and not _ENDED.search(s.text) for i, s in enumerate(spans)]
-    scores = np.where(headings, -np.inf, scores) if not all(headings) else scores
+    headings = [is_heading(s.text) for s in spans]  # bold only in a passage of nothing else
+    if not all(headings):
+        scores = np.where(headings, -np.inf, scores)
     if expected.nouns:  # "which senator": "Senator Ben Cardin"
         extra = np.asarray([named_as_asked(question, s.text) for s in spans], dtype=float)
     elif expected.kind in _MARK_EXTRA_KINDS:

@@ -122,21 +122,14 @@ _RELATIVE = re.compile(r"\b(last|this|past) (week|month)\b|\b(yesterday|today)\b
 _WHO_DID = re.compile(r"\bwho(m)? (did|does|do|has|have|had|will|would) (?P<rest>.+)$", re.I)
 #: "X blamed who", "so X blamed who exactly".
 _DID_WHO = re.compile(r"^((so|and|but|wait|ok|okay),? )?(?P<actor>\w+( \w+)?) (?P<verb>\w+ed) who(m)?\b", re.I)
-#: "who was blamed by X", "who got sued by X": X acts all the same (up to three words, before a little word).
-_BY_WHOM = re.compile(
-    r"\bwho (is|was|were|are|got|gets|get|has been|have been|had been|is being|was being) (?P<verb>\w+) by (the )?"
-    r"(?P<actor>(?!(for|about|over|in|on|of|after|before|during|at|to|with|and|when)\b)\w+"
-    r"( (?!(for|about|over|in|on|of|after|before|during|at|to|with|and|when)\b)\w+){0,2})",
-    re.I,
+_VERBS = (
+    r"say|tell|claim|accuse|blame|thank|hire|fire|sue|endorse|critici[sz]e|charge|warn|urge|ask|call|praise|attack|"
+    r"name|nominate|appoint|meet|interview|subpoena|pick|back|support|want|text|email|pay|send|invite|beat|defeat"
 )
-#: A word that reads as the verb after "who did X": a known verb of dealing with people, its past ("blamed",
-#: "told"), or a plain verb form.
-_VERBISH = re.compile(
-    r"((say|tell|claim|accuse|blame|thank|hire|fire|sue|endorse|critici[sz]e|charge|warn|urge|ask|call|praise|attack|"
-    r"name|nominate|appoint|meet|interview|subpoena|pick|back|support|want|text|email|pay|send|invite|beat|defeat)"
-    r"(d|ed)?|said|told|met|paid|sent)\b",
-    re.I,
-)
+#: A word that reads as the verb after "who did X": a known verb of dealing with people, or a plain verb form.
+_VERBISH = re.compile(rf"({_VERBS})\b", re.I)
+#: ... and a known one in the past too ("X blamed who", "X told who").
+_KNOWN_VERB = re.compile(rf"({_VERBS})(d|ed)?|said|told|met|paid|sent", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +162,7 @@ class Reading:
 
         Not a guess: "who will win the 2024 election" reads "win" as an actor only for want of a verb.
         """
-        return self.actor if self.verb is not None and _VERBISH.fullmatch(self.verb) else None
+        return self.actor if self.verb is not None and _KNOWN_VERB.fullmatch(self.verb) else None
 
 
 def _strip(text: str) -> str:
@@ -197,7 +190,7 @@ def read_question(question: str, months: frozenset[tuple[int, int]], present: da
 
 
 def _actor(text: str) -> tuple[str | None, str | None]:
-    """Who acts in "who did X blame ...", "who has X accused", "X blamed who", "who was blamed by X": (X, the verb)."""
+    """Who acts in "who did X blame ...", "who has X accused", "X blamed who": (X, the verb)."""
     if (who := _WHO_DID.search(text)) is not None:
         words = who.group("rest").split()
         # The actor is the words before the verb: before the first word that is no name of one or two words.
@@ -207,8 +200,6 @@ def _actor(text: str) -> tuple[str | None, str | None]:
         return (words[0], words[1]) if len(words) > 1 else (None, None)
     if (after := _DID_WHO.search(text)) is not None:
         return after.group("actor"), after.group("verb")
-    if (passive := _BY_WHOM.search(text)) is not None:
-        return passive.group("actor"), passive.group("verb")
     return None, None
 
 

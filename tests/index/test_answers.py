@@ -130,3 +130,17 @@ def test_a_heading_without_a_full_stop_is_a_sentence_of_its_own() -> None:
         "End",
     ]
     assert all(text[s.start : s.end] == s.text for s in text_sentences(text))
+
+
+def test_a_heading_is_never_bold_but_a_list_item_can_be() -> None:
+    """The heading repeating the question is closest, yet the sentence under it is marked; list items stay markable."""
+    text = "Dunmore recount\n\nThe board met about the recount.\n\n- Dunmore: 41 votes\n\n- Varga: 12 votes"
+    spans = text_sentences(text)
+    assert spans[0].text == "Dunmore recount" and len(spans) == 4
+    query = np.asarray([1.0, 0.0], np.float32)
+    vectors = np.asarray([[1.0, 0.0], [0.6, 0.8], [0.5, 0.866], [0.0, 1.0]], np.float32)
+    assert mark_best_sentence("what about the dunmore recount", query, spans, vectors).text.startswith("The board")
+    vectors[2] = [0.9, 0.436]
+    assert mark_best_sentence("what about the dunmore recount", query, spans, vectors).text == "- Dunmore: 41 votes"
+    alone = text_sentences("Dunmore recount")  # a passage of headings only still has a bold
+    assert mark_best_sentence("dunmore", query, alone, np.ones((1, 2), np.float32)).text == "Dunmore recount"
