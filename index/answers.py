@@ -524,11 +524,11 @@ CLAIM_DEPTH = 20
 def claim_holders(candidate: Candidate, sentence: Span, pool: list[Candidate]) -> list[tuple[int, str | None, str]]:
     """Other articles that may hold the marked sentence's claim: (article id, outlet, its closest sentence).
 
-    For each other article among the first CLAIM_DEPTH candidates, its sentence sharing most content
-    words with the marked sentence, if the two share at least CLAIM_OVERLAP of the shorter one's; the caller
-    compares these with the marked sentence by meaning. Articles of the quoted article's own outlet are
-    left out: they cannot add an outlet to the count, so they need not be read (a collection of one
-    wire's stories costs no model call here).
+    For each other article among the first CLAIM_DEPTH candidates, its sentence (never a heading)
+    sharing most content words with the marked sentence, if the two share at least CLAIM_OVERLAP of the
+    shorter one's; the caller compares these with the marked sentence by meaning. Articles of the
+    quoted article's own outlet are left out: they cannot add an outlet to the count, so they need not
+    be read (a collection of one wire's stories costs no model call here).
     """
     asked = _claim_terms(sentence.text)
     own = outlet_key(candidate.passage.source)
@@ -538,6 +538,8 @@ def claim_holders(candidate: Candidate, sentence: Span, pool: list[Candidate]) -
         if article_id == candidate.passage.article_id or not asked or (own and outlet_key(other.passage.source) == own):
             continue
         for span in text_sentences(other.passage.text):
+            if is_heading(span.text):  # "Dunmore recount" shares every word with many a claim, and states none
+                continue
             held = _claim_terms(span.text)
             share = len(asked & held) / max(1, min(len(asked), len(held)))
             if share >= CLAIM_OVERLAP and share > best.get(article_id, (0.0,))[0]:

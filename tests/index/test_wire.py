@@ -119,3 +119,19 @@ def library_details():
     from corpus.ingest import Details
 
     return Details()
+
+
+def test_a_heading_that_only_names_the_claim_does_not_corroborate_it(any_library: Library, save_act: str) -> None:
+    """Another outlet's heading repeating the claim's names, over a story about something else, is no second outlet."""
+    library = any_library
+    first = library.add_article(NewArticle(SAVE_ACT, save_act, source="Reuters"))
+    library.add_article(
+        NewArticle(
+            "County clerks want scanners",
+            "Senators Heinrich and Collins introduce bill\n\n"
+            "County clerks across New Mexico said on Monday they would welcome money for new ballot scanners.",
+            source="Albuquerque Herald",
+        )
+    )
+    quote = next(q for q in library.ask(QUESTION).quotes if q.article_id == first.id)
+    assert "Susan Collins" in quote.highlight and quote.independent_outlets == 1
