@@ -128,7 +128,7 @@ _VERBS = (
 )
 #: A word that reads as the verb after "who did X": a known verb of dealing with people, or a plain verb form.
 _VERBISH = re.compile(rf"({_VERBS})\b", re.I)
-#: ... and a known one in the past too ("X blamed who", "X told who").
+#: ... or one in the past ("X blamed who", "who has X told"): X is named as acting, for refusing an absent X.
 _KNOWN_VERB = re.compile(rf"({_VERBS})(d|ed)?|said|told|met|paid|sent", re.I)
 
 
