@@ -103,6 +103,8 @@ PLACE_DEPTH = 20
 #: ... names the place in its title, in its opening (about its first passage) or in the quoted passage itself:
 #: a story that mentions Britain only in passing is not about Britain.
 OPENING_CHARS = 1000
+#: At most this many passages' sentence vectors made again are kept (about 8 KB each) until `rebuild`.
+REMADE_LIMIT = 4096
 #: "Newest" is judged among this many of the best candidates.
 LATEST_DEPTH = 20
 #: A "latest" answer whose first quote is more than this many days older than the newest article says "as of".
@@ -240,6 +242,10 @@ class Library:
         # enough: the lexical searches of concurrent questions share one connection anyway.
         self._beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lexical")
         self._dates: tuple[int, frozenset[tuple[int, int]], date | None] = (-1, frozenset(), None)
+        # Sentence vectors made again for passages stored without them, or split otherwise, until `rebuild`:
+        # made once per process, not at every question (ids are never reused, and a passage never changes).
+        self._remade: dict[int, np.ndarray] = {}
+        self._remade_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -667,13 +673,22 @@ class Library:
         """Each passage's sentence vectors, as stored; a passage stored without them has them made now.
 
         So does one whose stored vectors were split otherwise (before a blank line ended a
-        sentence). `rebuild` stores them for every passage.
+        sentence), once per process (up to REMADE_LIMIT passages). `rebuild` stores them for every
+        passage.
         """
         stored = self.store.sentence_vectors([p.id for p in passages], self.encoder.name)
         missing = [p for p in passages if p.id not in stored or len(stored[p.id]) != len(text_sentences(p.text))]
+        with self._remade_lock:
+            remade = {p.id: self._remade[p.id] for p in missing if p.id in self._remade}
+        stored.update(remade)
+        missing = [p for p in missing if p.id not in remade]
         if missing:
             _, made = self._embed([p.text for p in missing])
             stored.update(zip([p.id for p in missing], made, strict=True))
+            with self._remade_lock:
+                if len(self._remade) + len(missing) > REMADE_LIMIT:
+                    self._remade.clear()
+                self._remade.update(zip([p.id for p in missing], made, strict=True))
         return stored
 
     def read(self, question: str) -> Reading:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 
+from corpus.chunking import sentences
 from corpus.records import NewArticle
 from index.answers import acting
 from index.library import Library
 from index.places import display, mentions, places_in, places_named
 from index.questions import in_window, read_question
+from tests.conftest import CountingEncoder
 
 MONTHS = frozenset({(2017, 10), (2017, 11), (2017, 12), (2020, 10)})
 PRESENT = date(2020, 10, 1)
@@ -392,3 +395,22 @@ def test_the_bold_is_the_sentence_not_the_heading_above_it(library: Library) -> 
     answer = library.ask("what did cnn say")
     assert answer.answered and answer.quotes[0].highlight.startswith("John Ratcliffe's statements sparked")
     assert answer.quotes[0].highlight.endswith("CNN notes.")
+
+
+def test_a_data_directory_split_the_old_way_answers_as_a_fresh_one_without_re_embedding_each_time(
+    library: Library, encoder: CountingEncoder
+) -> None:
+    """Sentence vectors stored before a blank line ended a sentence are made again once, not at every question."""
+    fresh = library.ask("what did cnn say")
+    ids = [p for p in library.store.all_passage_texts() if "\n\n" in p[1]]
+    assert ids  # the built-in article's heading stands over a paragraph
+    texts = [t for _, t in ids]
+    old_splits = [[(s.start, s.end) for s in sentences(t)] for t in texts]
+    vectors, old = encoder.encode_passages(texts, old_splits)
+    library.store.replace_embeddings(np.asarray([i for i, _ in ids]), vectors, old, encoder.name)
+    before = encoder.encoded
+    assert library.ask("what did cnn say").quotes[0].highlight == fresh.quotes[0].highlight
+    assert encoder.encoded - before > 1  # the question, and the passages split the old way
+    before = encoder.encoded
+    assert library.ask("what did cnn say").quotes[0].highlight == fresh.quotes[0].highlight
+    assert encoder.encoded - before == 1  # the question only
